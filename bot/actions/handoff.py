@@ -1,0 +1,127 @@
+"""Safety first: crisis contacts in the same turn, and a person (live or by call-back).
+
+In danger the resident is connected to people before any question (domain.md §Urgency). The
+ticket is recorded so staff can pick it up; the staff console is a separate piece of work.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+from typing import Any, Dict, List, Optional, Sequence, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot import officehours
+from bot.actions.support import channel_of, profile, say, slot_events
+from bot.db.engine import get_engine
+from bot.db.handoffs import new_code, open_ticket
+from bot.fields import ALL_FIELDS
+from bot.intake import absorb
+from bot.profile import Contact, Profile
+
+log = logging.getLogger(__name__)
+_RANK = {None: 0, "normal": 0, "urgent": 1, "emergency": 2}
+
+
+def higher(a: Optional[str], b: Optional[str]) -> Optional[str]:
+    return a if _RANK.get(a, 0) >= _RANK.get(b, 0) else b
+
+
+def _contacts(contacts: Sequence[Contact]) -> List[Dict[str, str]]:
+    return [{"name": c.name, "phone": c.phone, "hours": c.hours} for c in contacts]
+
+
+async def open_handoff(
+    dispatcher: CollectingDispatcher, tracker: Tracker, prof: Profile, *, urgency: str, reason: str,
+    slots: Dict[str, Any],
+) -> List[Dict[str, Any]]:
+    """Record a ticket, tell the resident who will contact them and when, send the payload."""
+    now = datetime.now(timezone.utc)
+    live = officehours.is_open(now, prof)
+    callback_at = None if live else officehours.next_opening(now, prof)
+    summary = {k: slots.get(k) for k in ALL_FIELDS if slots.get(k) is not None}
+    try:
+        row = await open_ticket(
+            get_engine(), sender_id=tracker.sender_id, channel=channel_of(tracker), urgency=urgency,
+            mode="live" if live else "callback", reason=reason, callback_after=callback_at, summary=summary,
+        )
+        ticket = row.ticket
+    except Exception:  # the resident must still get the contacts; staff see the log
+        log.exception("handoff ticket could not be stored (urgency=%s reason=%s)", urgency, reason)
+        ticket = new_code()
+    contacts = list(prof.crisis_contacts if urgency == "emergency" else prof.urgent_contacts if urgency == "urgent" else ())
+    if live:
+        say(dispatcher, tracker,
+            f"担当の職員におつなぎします。このままお待ちください。受付番号は {ticket} です。",
+            f"しょくいん に つなぎます。まって いて ください。ばんごう は {ticket} です。")
+    else:
+        when = officehours.format_local(callback_at, prof)
+        has_contact = slots.get("contact") not in (None, "none", "unknown", "declined")
+        how = "ご連絡先に担当者からご連絡します" if has_contact else \
+            f"連絡先がなくても大丈夫です。受付番号 {ticket} を窓口でお伝えください"
+        say(dispatcher, tracker,
+            f"今は窓口の時間外です。{when}以降、{how}。受付番号は {ticket} です。",
+            f"いま まどぐち は しまって います。{when} から たんとう の ひと が たいおう します。ばんごう は {ticket} です。")
+    dispatcher.utter_message(json_message={
+        "type": "handoff", "urgency": urgency, "mode": "live" if live else "callback", "ticket": ticket,
+        "contacts": _contacts(contacts),
+    })
+    return [SlotSet("handoff_ticket", ticket)]
+
+
+def _contact_lines(contacts: Sequence[Contact]) -> str:
+    return "\n".join(f"・{c.name}：{c.phone}（{c.hours}）" for c in contacts)
+
+
+class ActionSafetyResponse(Action):
+    """Emergency or urgent need: contacts first, then a person. No question before that."""
+
+    def name(self) -> Text:
+        return "action_safety_response"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        prof = await profile()
+        parse = tracker.latest_message
+        intent = (parse.get("intent") or {}).get("name")
+        level = "emergency" if intent == "crisis_emergency" else "urgent"
+        signals = (parse.get("safety") or {}).get("signals") or []
+        slots = dict(tracker.slots)
+        turn = absorb(parse, slots, prof)  # keep the facts of this message too
+        slots.update(turn.updates)
+        crisis = higher(level, slots.get("crisis"))
+        if level == "emergency":
+            say(dispatcher, tracker,
+                "話してくださって、ありがとうございます。あなたの安全がいちばん大切です。"
+                "今すぐ危ないときは、119（救急）か110（警察）に電話してください。"
+                f"24時間話を聞いてくれる窓口もあります。\n{_contact_lines(prof.crisis_contacts)}",
+                "はなして くれて ありがとう。いま あぶない とき は 119 か 110 に でんわ して ください。"
+                f"24じかん はなせる でんわ も あります。\n{_contact_lines(prof.crisis_contacts)}")
+        else:
+            say(dispatcher, tracker,
+                "それは心配ですね。今日の寝る場所や食べるもののことは、すぐに相談できます。"
+                f"\n{_contact_lines(prof.urgent_contacts)}",
+                "それ は しんぱい です ね。すぐ そうだん できます。"
+                f"\n{_contact_lines(prof.urgent_contacts)}")
+        events = slot_events(turn.updates) + [SlotSet("crisis", crisis)]
+        events += await open_handoff(dispatcher, tracker, prof, urgency=crisis, reason=",".join(signals) or intent, slots=slots)
+        if level == "urgent":
+            say(dispatcher, tracker,
+                "落ち着いたら、状況をもう少し教えてください。窓口の準備が早くなります。",
+                "できれば、もうすこし おしえて ください。",
+                buttons=[{"title": "続けて相談する", "payload": "/resume"}, {"title": "今日はここまで", "payload": "/stop"}])
+        return events
+
+
+class ActionHandoff(Action):
+    """「人と話したい」: a person from the support team, now or by call-back."""
+
+    def name(self) -> Text:
+        return "action_handoff"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        prof = await profile()
+        slots = dict(tracker.slots)
+        urgency = higher(slots.get("crisis"), (slots.get("referral") or {}).get("urgency")) or "normal"
+        return await open_handoff(dispatcher, tracker, prof, urgency=urgency, reason="requested", slots=slots)

@@ -1,0 +1,72 @@
+"""The referral: where to go, why, and what the resident can do next."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot import officehours
+from bot.actions.handoff import higher, open_handoff
+from bot.actions.support import profile, say
+from bot.routing import route
+
+NEXT_STEPS = [
+    {"title": "連絡先と受付時間を見る", "payload": "/show_offices"},
+    {"title": "人と話したい", "payload": "/request_human"},
+    {"title": "今日はここまで", "payload": "/stop"},
+]
+
+
+class ActionRoute(Action):
+    """Decides the destinations (pure :func:`bot.routing.route`) and explains each in one sentence."""
+
+    def name(self) -> Text:
+        return "action_route"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        prof = await profile()
+        slots = dict(tracker.slots)
+        decision = route({**slots, "concerns": slots.get("concerns") or [], "crisis": slots.get("crisis")}, prof)
+        payload = decision.to_payload()
+        payload["interpreter"] = bool(payload["interpreter"] or slots.get("interpreter"))
+        lines = "\n".join(f"・{r.name}\n　{r.reason}" for r in decision.referrals)
+        say(dispatcher, tracker,
+            f"ありがとうございました。お話をもとに、次の窓口をご案内します。\n{lines}",
+            f"ありがとう ございました。つぎ の まどぐち を あんない します。\n{lines}")
+        if payload["interpreter"]:
+            say(dispatcher, tracker, "通訳を用意できますので、窓口でお伝えください。", "つうやく の ひと を よべます。")
+        dispatcher.utter_message(json_message=payload)
+        events = [SlotSet("referral", payload), SlotSet("language", slots.get("language") or "ja")]
+        urgency = decision.urgency
+        if urgency in ("urgent", "emergency") and not slots.get("handoff_ticket"):
+            events += await open_handoff(dispatcher, tracker, prof, urgency=urgency, reason="routing", slots=slots)
+        say(dispatcher, tracker, "どれを選んでも大丈夫です。このあと、どうしますか？", "つぎ は どう しますか？",
+            buttons=NEXT_STEPS)
+        return events
+
+
+class ActionShowOffices(Action):
+    """Address, phone and hours of the offices referred to, and whether they are open now."""
+
+    def name(self) -> Text:
+        return "action_show_offices"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        prof = await profile()
+        referral = tracker.get_slot("referral") or {}
+        codes = [r["destination"] for r in referral.get("referrals", []) if r["destination"] in prof.destinations]
+        codes = [c for c in codes if c != "human_staff"] or ["jiritsu_soudan"]
+        for code in codes:
+            d = prof.destinations[code]
+            dispatcher.utter_message(text=f"【{d.name}】\n住所：{d.address}\n電話：{d.phone}\n受付：{d.hours}")
+        now = datetime.now(timezone.utc)
+        if officehours.is_open(now, prof):
+            say(dispatcher, tracker, "今は受付時間内です。お電話でもご相談いただけます。", "いま は でんわ できます。")
+        else:
+            when = officehours.format_local(officehours.next_opening(now, prof), prof)
+            say(dispatcher, tracker, f"今は受付時間外です。次に窓口が開くのは {when} です。",
+                f"いま は しまって います。つぎ は {when} に あきます。")
+        return []

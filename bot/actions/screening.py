@@ -1,0 +1,95 @@
+"""Screening: start the intake from the resident's first words, then validate every answer.
+
+The form asks the first missing field of :func:`bot.screening.plan`; :func:`bot.intake.absorb`
+decides what each message answers. Returning no events for safety/stop intents makes the form
+reject the turn, so the rules in ``nlu/data/rules.yml`` answer instead.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.actions.support import profile, say, slot_events
+from bot.intake import PROBLEM_INTENTS, absorb, empathy
+from bot.screening import next_field, plan
+
+
+def _message_id(tracker: Tracker) -> Any:
+    return tracker.latest_message.get("message_id")
+
+
+async def absorb_latest(dispatcher: CollectingDispatcher, tracker: Tracker) -> tuple:
+    """Apply the latest message once (idempotent by message id); returns (events, slots, handled)."""
+    slots = dict(tracker.slots)
+    msg_id = _message_id(tracker)
+    if msg_id is not None and slots.get("last_absorbed") == msg_id:
+        return [], slots, True
+    turn = absorb(tracker.latest_message, slots, await profile())
+    if not turn.handled:
+        return [], slots, False
+    for note in turn.notes:
+        dispatcher.utter_message(text=note)
+    slots.update(turn.updates)
+    return slot_events(turn.updates) + [SlotSet("last_absorbed", msg_id)], slots, True
+
+
+class ValidateIntakeForm(FormValidationAction):
+    """Fills every field a message answers and picks the next question."""
+
+    def name(self) -> Text:
+        return "validate_intake_form"
+
+    async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Text]:
+        return plan(tracker.slots)
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        events, slots, handled = await absorb_latest(dispatcher, tracker)
+        if not handled:
+            return []  # the form rejects; a rule takes over (crisis, person, stop ...)
+        return events + [
+            SlotSet("intake_turns", int(slots.get("intake_turns") or 0) + 1),
+            SlotSet("requested_slot", next_field(slots)),
+        ]
+
+
+class ActionStartIntake(Action):
+    """Opens (or re-opens) the screening with what the resident's own words already told us."""
+
+    def name(self) -> Text:
+        return "action_start_intake"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        first_time = not tracker.get_slot("first_seen")
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        if first_time:
+            kind = PROBLEM_INTENTS.get(intent)
+            opening = (empathy(kind) + " ") if kind else ""
+            say(
+                dispatcher, tracker,
+                f"{opening}お話しくださりありがとうございます。相談は無料で、秘密は守られます。"
+                "合う窓口をご案内するため、いくつか質問させてください。答えにくいことは「答えたくない」で大丈夫です。",
+                "はなして くれて ありがとう ございます。そうだん は おかね が かかりません。ひみつ は まもります。"
+                "いくつか しつもん します。こたえたくない とき は「こたえたくない」で だいじょうぶ です。",
+            )
+        events, _, _ = await absorb_latest(dispatcher, tracker)
+        if first_time:
+            events.append(SlotSet("first_seen", datetime.now(timezone.utc).isoformat()))
+        return events
+
+
+class ActionResume(Action):
+    """「続きから」: the slots were kept; the form picks up at the first missing question."""
+
+    def name(self) -> Text:
+        return "action_resume"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        if next_field(tracker.slots):
+            say(dispatcher, tracker, "おかえりなさい。前回の続きから伺います。", "おかえりなさい。つづき から はじめます。")
+        else:
+            say(dispatcher, tracker, "おかえりなさい。前回うかがった内容で、もう一度ご案内します。", "おかえりなさい。まえ の ないよう で あんない します。")
+        return []

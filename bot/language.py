@@ -1,0 +1,82 @@
+"""Which language a message is in, and whether the writer's Japanese looks limited.
+
+Decides when the bot switches to やさしい日本語 and flags an interpreter. Deliberately simple
+script and keyword statistics: messages are short and the cost of a miss is low (the resident can
+always ask for an interpreter), while a false switch on a native speaker's 「OK」 would be odd.
+"""
+from __future__ import annotations
+
+import re
+from typing import Optional
+
+from bot.textnorm import normalize
+
+_KANA = re.compile(r"[\u3040-\u30ff]")
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+_HANGUL = re.compile(r"[\uac00-\ud7af]")
+_LATIN_WORD = re.compile(r"[A-Za-zÀ-ỹ]+")
+_VIETNAMESE = re.compile(r"[ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ]", re.I)
+
+#: A few frequent function words per Latin-script language; two hits decide.
+_MARKERS = {
+    "pt": {"eu", "não", "nao", "preciso", "trabalho", "ajuda", "você", "voce", "estou", "emprego", "casa", "dinheiro", "de", "meu", "minha", "obrigado", "obrigada", "falar", "português", "portugues", "sem", "para", "com", "tenho", "perdi"},
+    "es": {"yo", "necesito", "trabajo", "ayuda", "usted", "estoy", "empleo", "dinero", "mi", "gracias", "hablar", "español", "tengo", "perdí", "sin", "por", "favor"},
+    "en": {"i", "my", "need", "help", "job", "work", "the", "a", "to", "lost", "money", "can", "you", "speak", "english", "please", "have", "no", "is", "am", "rent", "what", "where", "how"},
+}
+
+#: Japanese that says, in Japanese, that Japanese is hard.
+_LIMITED_JA = re.compile(r"(にほんご|日本語).{0,6}(すこし|少し|ちょっと|わから|分から|むずかし|難し|にがて|苦手|できない|下手|へた)|(やさしい|簡単な|かんたんな)\s*日本語|つうやく|通訳")
+#: Space-separated hiragana words (わかちがき) are how learners often type: 「しごと が ない」.
+_WAKACHI = re.compile(r"^[\u3040-\u309f\u30fcー]+(\s+[\u3040-\u309f\u30fcー]+){2,}[。、!?！？]*$")
+
+
+def detect(text: str) -> Optional[str]:
+    """Return a protocol ``language`` code (ja, pt, en, zh, vi, other) or None when undecidable."""
+    t = normalize(text)
+    if not t:
+        return None
+    if _KANA.search(t):
+        return "ja"
+    if _HANGUL.search(t):
+        return "other"
+    if _HAN.search(t):
+        return "zh"
+    words = [w.lower() for w in _LATIN_WORD.findall(t)]
+    if len(words) < 2 and sum(map(len, words)) < 8:
+        return None  # 「OK」「no」: too short to say
+    if _VIETNAMESE.search(t):
+        return "vi"
+    scores = {lang: sum(w in markers for w in words) for lang, markers in _MARKERS.items()}
+    lang, hits = max(scores.items(), key=lambda kv: kv[1])
+    if hits >= 1:
+        # Portuguese and Spanish share words; ã/õ/ç and "não" mark Portuguese.
+        if lang == "es" and re.search(r"[ãõç]|não", t, re.I):
+            return "pt"
+        return lang
+    return "other" if words else None
+
+
+def is_foreign(text: str) -> bool:
+    """True when the message is confidently written in a language other than Japanese."""
+    return detect(text) not in (None, "ja")
+
+
+def looks_limited_japanese(text: str) -> bool:
+    """True when the message says Japanese is hard or is written the way learners write."""
+    t = normalize(text)
+    return bool(_LIMITED_JA.search(t) or _WAKACHI.match(t))
+
+
+#: One line in the resident's language, then the bot goes on in やさしい日本語.
+_NOTICE = {
+    "en": "This chat is in Japanese. We will write in simple Japanese, and the office can arrange an interpreter.",
+    "pt": "Este chat é em japonês. Vamos escrever em japonês simples, e o atendimento pode chamar um intérprete de português.",
+    "es": "Este chat está en japonés. Escribiremos en japonés sencillo y la oficina puede ofrecer un intérprete.",
+    "zh": "本聊天使用日语。我们会用简单的日语回复，窗口可以安排翻译。",
+    "vi": "Cuộc trò chuyện này bằng tiếng Nhật. Chúng tôi sẽ viết tiếng Nhật đơn giản, văn phòng có thể sắp xếp phiên dịch.",
+}
+
+
+def notice(lang: Optional[str]) -> str:
+    """The interpreter notice in ``lang`` (English when we have no text for it), plus easy Japanese."""
+    return f"{_NOTICE.get(lang or 'en', _NOTICE['en'])}\nやさしい にほんご で はなします。つうやく の ひと も よべます。"

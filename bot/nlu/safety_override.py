@@ -1,0 +1,73 @@
+"""Last NLU step: safety and language signals override the statistical intent.
+
+A crisis must never depend on a classifier's confidence: when the curated lexicon
+(:mod:`bot.crisis`) finds suicidal talk, violence or a medical emergency, the intent becomes
+``crisis_emergency`` whatever DIET said; no shelter or food today becomes ``urgent_need``. A
+message confidently written in another language becomes ``non_japanese``. The signals are added to
+the parse result under ``safety`` so actions can record why.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Text
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+
+from bot import crisis, language
+
+EMERGENCY_INTENT = "crisis_emergency"
+URGENT_INTENT = "urgent_need"
+FOREIGN_INTENT = "non_japanese"
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+class SafetyIntentOverride(GraphComponent, IntentClassifier):
+    """Overrides the intent with crisis, urgency or language signals."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {"max_chars": 2000}
+
+    def __init__(self, config: Dict[Text, Any]) -> None:
+        self._max_chars = int(config["max_chars"])
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> SafetyIntentOverride:
+        return cls(config)
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            text = (message.get(TEXT) or "")[: self._max_chars]
+            found = crisis.assess(text)
+            lang = language.detect(text)
+            message.set(
+                "safety",
+                {"level": found.level, "signals": sorted(found.signals), "language": lang},
+                add_to_output=True,
+            )
+            current = (message.get(INTENT) or {}).get("name")
+            if found.level == "emergency":
+                self._override(message, EMERGENCY_INTENT)
+            elif found.level == "urgent" and current != EMERGENCY_INTENT:
+                self._override(message, URGENT_INTENT)
+            elif lang not in (None, "ja") and current not in (EMERGENCY_INTENT, URGENT_INTENT):
+                self._override(message, FOREIGN_INTENT)
+        return messages
+
+    @staticmethod
+    def _override(message: Message, intent: Text) -> None:
+        chosen = {"name": intent, "confidence": 1.0}
+        ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != intent]
+        message.set(INTENT, chosen, add_to_output=True)
+        message.set(INTENT_RANKING_KEY, [chosen] + ranking, add_to_output=True)

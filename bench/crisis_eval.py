@@ -10,7 +10,7 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any
 
 import yaml
 
@@ -23,7 +23,7 @@ LABELS = (EMERGENCY, URGENT, "none")
 _DETECTED = {EMERGENCY: {EMERGENCY}, URGENT: {URGENT, EMERGENCY}}
 
 
-def load(path: Path = DEFAULT_PATH) -> List[Dict[str, Any]]:
+def load(path: Path = DEFAULT_PATH) -> list[dict[str, Any]]:
     """The labelled items; fails loudly on an unknown label so a typo cannot hide a case."""
     with open(path, encoding="utf-8") as fh:
         items = yaml.safe_load(fh) or []
@@ -33,11 +33,11 @@ def load(path: Path = DEFAULT_PATH) -> List[Dict[str, Any]]:
     return items
 
 
-def _level(label: str) -> Any:
+def _level(label: str) -> str | None:
     return None if label == "none" else label
 
 
-def _row(item: Dict[str, Any], got: Assessment) -> Dict[str, Any]:
+def _row(item: dict[str, Any], got: Assessment) -> dict[str, Any]:
     return {
         "text": item["text"],
         "label": item["label"],
@@ -48,7 +48,7 @@ def _row(item: Dict[str, Any], got: Assessment) -> Dict[str, Any]:
     }
 
 
-def evaluate(path: Path = DEFAULT_PATH) -> Dict[str, Any]:
+def evaluate(path: Path = DEFAULT_PATH) -> dict[str, Any]:
     """Recall per level, signal recall, false-positive rate, counts, misclassified examples."""
     items = load(path)
     assess("")  # load the dictionary and lexicon outside the timing
@@ -82,7 +82,7 @@ def evaluate(path: Path = DEFAULT_PATH) -> Dict[str, Any]:
     }
 
 
-def main(argv: List[str]) -> int:
+def main(argv: list[str]) -> int:
     report = evaluate(Path(argv[0]) if argv else DEFAULT_PATH)
     json.dump(report, sys.stdout, ensure_ascii=False, indent=2)
     print()

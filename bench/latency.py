@@ -38,6 +38,7 @@ class Conversation:
 
     sender: str
     turns_ms: List[float] = field(default_factory=list)
+    typed: List[bool] = field(default_factory=list)  # False: a quick-reply payload ("/intent{...}")
     slow: List[Dict[str, Any]] = field(default_factory=list)
     outcome: str = "running"
 
@@ -74,6 +75,7 @@ async def converse(session: aiohttp.ClientSession, base: str, first: str, slow_m
             conv.outcome = f"error: {type(exc).__name__}: {exc}"[:200]
             return conv
         conv.turns_ms.append(ms)
+        conv.typed.append(not text.startswith("/"))
         if ms > slow_ms:
             conv.slow.append({"message": text, "ms": round(ms, 1), "turn": len(conv.turns_ms)})
         if _payloads(reply, "referral"):
@@ -119,17 +121,24 @@ async def warm_up(base: str) -> float:
     return round(ms, 1)
 
 
+def percentiles(times: Sequence[float]) -> Dict[str, Any]:
+    """p50/p95/max/mean in ms (None when nothing was timed)."""
+    arr = np.asarray(times, dtype=float)
+    if not arr.size:
+        return {"p50_ms": None, "p95_ms": None, "max_ms": None, "mean_ms": None}
+    return {"p50_ms": round(float(np.percentile(arr, 50)), 1), "p95_ms": round(float(np.percentile(arr, 95)), 1),
+            "max_ms": round(float(arr.max()), 1), "mean_ms": round(float(arr.mean()), 1)}
+
+
 def summarize(convs: Sequence[Conversation], slow_limit: int = 10) -> Dict[str, Any]:
-    """p50/p95/max over every timed turn, outcomes, and the slowest turns."""
-    times = np.array([ms for c in convs for ms in c.turns_ms])
+    """Percentiles over every timed turn (and split typed / quick reply), outcomes, slowest turns."""
+    turns = [(ms, typed) for c in convs for ms, typed in zip(c.turns_ms, c.typed)]
     outcomes: Dict[str, int] = {}
     for c in convs:
         outcomes[c.outcome] = outcomes.get(c.outcome, 0) + 1
     slow = sorted((s for c in convs for s in c.slow), key=lambda s: -s["ms"])[:slow_limit]
-    stats = {"p50_ms": None, "p95_ms": None, "max_ms": None, "mean_ms": None}
-    if times.size:
-        stats = {"p50_ms": round(float(np.percentile(times, 50)), 1),
-                 "p95_ms": round(float(np.percentile(times, 95)), 1),
-                 "max_ms": round(float(times.max()), 1), "mean_ms": round(float(times.mean()), 1)}
-    return {"conversations": len(convs), "turns": int(times.size), **stats, "outcomes": outcomes,
-            "turns_per_conversation": [len(c.turns_ms) for c in convs], "slow_turns": slow}
+    by_input = {kind: {"turns": sum(t == want for _, t in turns), **percentiles([ms for ms, t in turns if t == want])}
+                for kind, want in (("typed", True), ("quick_reply", False))}
+    return {"conversations": len(convs), "turns": len(turns), **percentiles([ms for ms, _ in turns]),
+            "by_input": by_input, "outcomes": outcomes, "turns_per_conversation": [len(c.turns_ms) for c in convs],
+            "slow_turns": slow}

@@ -29,8 +29,8 @@ def intent_scores(gold: Sequence[str], pred: Sequence[Optional[str]], labels: Li
 
     pred = [p or "None" for p in pred]
     fallback = sum(p == FALLBACK for p in pred)
-    return {"n": len(gold), "accuracy": round(accuracy_score(gold, pred), 4),
-            "macro_f1": round(f1_score(gold, pred, labels=labels, average="macro", zero_division=0), 4),
+    return {"n": len(gold), "accuracy": round(float(accuracy_score(gold, pred)), 4),
+            "macro_f1": round(float(f1_score(gold, pred, labels=labels, average="macro", zero_division=0)), 4),
             "fallback": {"count": fallback, "rate": round(fallback / max(len(pred), 1), 4)}}
 
 

@@ -80,10 +80,11 @@ def with_epochs(config: Dict[str, Any], epochs: Optional[int]) -> Dict[str, Any]
     return config
 
 
-def our_config(epochs: Optional[int] = None) -> Dict[str, Any]:
-    """config.yml's NLU part (policies are irrelevant to NLU training)."""
+def our_config(epochs: Optional[int] = None, nlu_only: bool = True) -> Dict[str, Any]:
+    """config.yml, DIET epochs overridden when given; ``nlu_only`` drops the (irrelevant) policies."""
     config = yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))
-    config.pop("policies", None)
+    if nlu_only:
+        config.pop("policies", None)
     return with_epochs(config, epochs)
 
 

@@ -50,7 +50,7 @@ def _fmt(value: Any) -> str:
     if value is None:
         return "–"
     if isinstance(value, float):
-        return f"{value:.3f}" if abs(value) < 1 else f"{value:.1f}" if abs(value) < 1000 else f"{value:,.0f}"
+        return f"{value:.3f}" if abs(value) <= 1 else f"{value:.1f}" if abs(value) < 1000 else f"{value:,.0f}"
     return str(value)
 
 
@@ -102,8 +102,9 @@ def _crisis_rows(results: Dict[str, Any]) -> List[str]:
 def markdown(results: Dict[str, Any]) -> str:
     """Short Markdown for the README: targets, systems, latency."""
     env = results.get("environment", {})
-    head = (f"Benchmark {env.get('date', '')} · {env.get('cpu_count')} CPUs · rasa {env.get('rasa')} · "
-            f"{results['cross_validation']['folds'] if results.get('cross_validation') else '–'}-fold CV"
+    cv = results.get("cross_validation")
+    head = (f"Benchmark {env.get('date', '')} · {env.get('cpu_count')} CPUs · rasa {env.get('rasa')}"
+            + (f" · {cv['folds']}-fold stratified CV" if cv else "")
             + (" · **QUICK MODE (not comparable to targets)**" if results.get("quick") else ""))
     target_rows = ["| measure | result | target | |", "|---|---|---|---|"]
     target_rows += [f"| {c['name']} | {_fmt(c['value'])} | {c['target']} | {_verdict(c['pass'])} |"

@@ -60,10 +60,16 @@ def quiet_libraries() -> None:
     from rasa.utils.log_utils import configure_structlog
 
     warnings.filterwarnings("ignore")
+    warnings.showwarning = lambda *args, **kwargs: None  # some libraries re-enable warnings at import
     logging.basicConfig(level=logging.ERROR, stream=sys.stderr)  # before rasa's, which would use stdout
     configure_structlog(logging.ERROR)  # rasa 3.6 logs parse results through structlog at debug level
     for name in ("rasa", "tensorflow", "absl", "sanic", "asyncio"):
         logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def loadavg() -> List[float]:
+    """1/5/15-minute load averages (other people's jobs on the machine skew timings)."""
+    return [round(x, 2) for x in os.getloadavg()]
 
 
 def preflight() -> None:
@@ -100,7 +106,8 @@ def environment(train: nlu.Corpus, held: nlu.Corpus) -> Dict[str, Any]:
         "git_commit": _git_commit(),
         "training_data": {"path": "nlu/data", **nlu.corpus_stats(train)},
         "heldout_data": {"path": "nlu/heldout", **nlu.corpus_stats(held)},
-        "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
+        "data_hash": data_hash(),  # as in models/.data-hash; compared again at the end of the run
+        "loadavg_at_start": loadavg(),
     }
 
 
@@ -139,8 +146,8 @@ def phase_training(mode: Dict[str, Any], tmp: Path) -> Dict[str, Any]:
     config = ROOT / "config.yml"
     if mode["epochs"]:
         config = tmp / "config.yml"
-        full = yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))
-        config.write_text(yaml.safe_dump(nlu.with_epochs(full, mode["epochs"]), allow_unicode=True), encoding="utf-8")
+        config.write_text(yaml.safe_dump(nlu.our_config(mode["epochs"], nlu_only=False), allow_unicode=True),
+                          encoding="utf-8")
     cmd = [str(procs.BIN / "rasa"), "train", "--data", "nlu/data", "--config", str(config), "--domain", "domain.yml",
            "--out", str(tmp / "models"), "--fixed-model-name", "cold"]
     result = procs.timed_run(cmd, tmp / "train.log", procs.child_env(RASA_CACHE_DIRECTORY=str(tmp / "cache")),
@@ -152,6 +159,7 @@ def phase_training(mode: Dict[str, Any], tmp: Path) -> Dict[str, Any]:
 def phase_latency(mode: Dict[str, Any], tmp: Path) -> Dict[str, Any]:
     """Starts the REST stack; sequential and concurrent conversations; RSS sampled throughout."""
     model = ensure_model()
+    load_before = loadavg()
     with procs.rest_stack(MODEL, tmp) as stack:
         url = stack["url"]
         with procs.RssSampler(stack["pids"]) as sampler:
@@ -163,7 +171,7 @@ def phase_latency(mode: Dict[str, Any], tmp: Path) -> Dict[str, Any]:
         errors = procs.tracebacks(stack["logs"])
     return {"model": model, "warm_up_turn_ms": warm, "sequential": latency.summarize(seq),
             "concurrent": latency.summarize(conc), "server_log_tracebacks": errors,
-            "memory": sampler.report(), "loadavg_after": [round(x, 2) for x in os.getloadavg()]}
+            "memory": sampler.report(), "loadavg_before": load_before, "loadavg_after": loadavg()}
 
 
 def phase_crisis() -> Dict[str, Any]:
@@ -171,7 +179,7 @@ def phase_crisis() -> Dict[str, Any]:
     if not (ROOT / "bench" / "crisis_eval.py").exists():
         return {"skipped": "bench/crisis_eval.py not present"}
     module = importlib.import_module("bench.crisis_eval")
-    return json.loads(json.dumps(module.evaluate(str(CRISIS_DATA)), default=str, ensure_ascii=False))
+    return json.loads(json.dumps(module.evaluate(CRISIS_DATA), default=_plain, ensure_ascii=False))
 
 
 def run_phase(name: str, fn: Callable[[], Any], results: Dict[str, Any]) -> Any:
@@ -232,13 +240,15 @@ def collect(args: argparse.Namespace, tmp: Path) -> Dict[str, Any]:
     if "heldout" in args.phases:
         results["heldout"] = run_phase("held-out", lambda: nlu.heldout(train, held, systems, log), results)
     if "training" in args.phases:
-        results["training"] = run_phase("cold training", lambda: phase_training(mode, tmp / "train"), results)
+        results["training"] = run_phase("cold training", lambda: phase_training(mode, _mkdir(tmp / "train")), results)
     if "latency" in args.phases:
         lat = run_phase("latency", lambda: phase_latency(mode, _mkdir(tmp / "stack")), results)
         results["latency"], results["memory"] = (lat, lat.pop("memory")) if lat else (None, None)
     if "crisis" in args.phases:
         results["crisis"] = run_phase("crisis", phase_crisis, results)
     results["targets"] = report.checks(results)
+    if data_hash() != results["environment"]["data_hash"]:
+        results["notes"].append("WARNING: config, domain, nlu/data or bot/nlu changed during the run.")
     return results
 
 
@@ -247,11 +257,16 @@ def _mkdir(path: Path) -> Path:
     return path
 
 
+def _plain(obj: Any) -> Any:
+    """JSON fallback: numpy scalars to Python numbers, anything else to its string."""
+    return obj.item() if hasattr(obj, "item") else str(obj)
+
+
 def write(results: Dict[str, Any], out: Path) -> str:
     """bench.json, bench-<timestamp>.json and bench.md in ``out``; returns the Markdown."""
     out.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    text = json.dumps(results, ensure_ascii=False, indent=2)
+    text = json.dumps(results, ensure_ascii=False, indent=2, default=_plain)
     for name in ("bench.json", f"bench-{stamp}.json"):
         (out / name).write_text(text, encoding="utf-8")
     md = report.markdown(results)
@@ -269,7 +284,6 @@ def main(argv: List[str] | None = None) -> int:
         log(f"project modules do not import yet ({exc!r}); nothing was run")
         return 2
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
-        Path(tmp, "train").mkdir()
         results = collect(args, Path(tmp))
     md = write(results, args.out)
     print(md)

@@ -26,13 +26,19 @@ import logging
 import re
 import threading
 from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, FrozenSet, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple
+from typing import (
+    Any,
+    NamedTuple,
+)
 
 import yaml
 
 from bot.textnorm import normalize, to_hiragana
+
+__all__ = ["EMERGENCY", "LEXICON_PATH", "MAX_CHARS", "URGENT", "Assessment", "assess", "is_emergency", "load_lexicon"]
 
 log = logging.getLogger(__name__)
 
@@ -62,19 +68,19 @@ _NEG_KEYS = frozenset({"ない", "無い"})
 #: Words absorbed into a following negator: ません, ありません, あらへん → one negative token.
 _ABSORBED = frozenset({"ます", "ある", "有る"})
 
-Span = Tuple[int, int]
+Span = tuple[int, int]
 Hits = Mapping[int, Sequence[Span]]
 
 
 @dataclass(frozen=True)
 class Assessment:
     """What :func:`assess` found. ``level`` is None, "urgent" or "emergency" (protocol §4);
-    ``signals`` name the kinds of crisis; ``matched`` quotes the words that triggered them, so
-    staff see why the bot escalated."""
+    ``signals`` name the kinds of crisis; ``matched`` quotes the words that triggered them (from
+    the normalised text, so ｼﾆﾀｲ is quoted as シニタイ), so staff see why the bot escalated."""
 
-    level: Optional[str]
-    signals: FrozenSet[str]
-    matched: Tuple[str, ...]
+    level: str | None
+    signals: frozenset[str]
+    matched: tuple[str, ...]
 
 
 NOTHING = Assessment(None, frozenset(), ())
@@ -84,7 +90,7 @@ def assess(text: str) -> Assessment:
     """Assess one resident message. Never raises: a crash here would lose the crisis turn."""
     try:
         return _assess(_coerce(text))
-    except Exception:  # noqa: BLE001 — degrade, never drop a message that might be a crisis
+    except Exception:
         log.exception("crisis assessment failed; falling back to substring matching")
         return _fallback(text)
 
@@ -104,25 +110,26 @@ class _Grammar:
     """The lexicon's word lists that shape tokens, negation and tense (not phrases), and the
     cache of morpheme descriptions made with them."""
 
-    break_on: FrozenSet[str]
-    negators: FrozenSet[str]
-    bridge: FrozenSet[str]
-    only: FrozenSet[str]
-    obligation: FrozenSet[str]
-    obligation_heads: FrozenSet[str]
-    rhetorical: FrozenSet[str]
-    conditional: FrozenSet[str]
-    past: FrozenSet[str]
-    polite: FrozenSet[str]
-    words: Dict[Tuple[str, int], Optional[tuple]] = field(default_factory=dict)
+    break_on: frozenset[str]
+    negators: frozenset[str]
+    bridge: frozenset[str]
+    only: frozenset[str]
+    obligation: frozenset[str]
+    obligation_heads: frozenset[str]
+    rhetorical: frozenset[str]
+    conditional: frozenset[str]
+    past: frozenset[str]
+    polite: frozenset[str]
+    words: dict[tuple[str, int], tuple | None] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class _Token:
+class _Token(NamedTuple):
+    """A tuple, not a dataclass: thousands are made per long message."""
+
     begin: int  # character offsets in the piece of text
     end: int
     reading: str  # folded hiragana, see _fold
-    keys: FrozenSet[str]  # dictionary forms, compared by lemma matching
+    keys: frozenset[str]  # dictionary forms, compared by lemma matching
     functional: bool  # particle or auxiliary: may stand between a match and its negator
     negator: bool
     breaks: bool  # ends a clause
@@ -135,11 +142,11 @@ class _Piece:
     """Up to _CHUNK characters of normalised text, tokenised, with clause and sentence numbers."""
 
     text: str
-    tokens: Tuple[_Token, ...]
-    clauses: Tuple[int, ...]
-    sentences: Tuple[int, ...]
+    tokens: tuple[_Token, ...]
+    clauses: tuple[int, ...]
+    sentences: tuple[int, ...]
     reading: str  # all token readings, concatenated
-    starts: Tuple[int, ...]  # offset of each token in ``reading``, plus len(reading)
+    starts: tuple[int, ...]  # offset of each token in ``reading``, plus len(reading)
 
     def quote(self, span: Span) -> str:
         return self.text[self.tokens[span[0]].begin : self.tokens[span[1] - 1].end]
@@ -148,7 +155,7 @@ class _Piece:
 _local = threading.local()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _dictionary():
     """Sudachi's core dictionary, loaded once on first use (not at import)."""
     from sudachipy import Dictionary
@@ -181,7 +188,7 @@ _LONG_MARKS = str.maketrans("", "", "ー~")
 def _fold(reading: str) -> str:
     """Hiragana without spelling noise: long marks go (たーい), a small vowel that only lengthens
     the kana before it goes (たぁい), any other small vowel becomes full size (たぃ → たい)."""
-    out: List[str] = []
+    out: list[str] = []
     for ch in to_hiragana(reading).casefold().translate(_LONG_MARKS):
         big = _SMALL_VOWEL.get(ch)
         if big is None:
@@ -199,7 +206,7 @@ def _lemma_reading(lemma: str) -> str:
     return "".join(_fold(m.reading_form()) for m in _tokenize(lemma))
 
 
-def _describe(m, grammar: _Grammar) -> Optional[tuple]:
+def _describe(m, grammar: _Grammar) -> tuple | None:
     """Everything about a morpheme except where it is; None for whitespace."""
     pos = m.part_of_speech()
     if pos[0] == "空白":
@@ -212,7 +219,11 @@ def _describe(m, grammar: _Grammar) -> Optional[tuple]:
         return folded, frozenset({surface}), False, False, breaks, False, ends_sentence
     reading = _fold(m.reading_form())
     lemma = m.dictionary_form().casefold()
-    keys = frozenset({m.normalized_form().casefold(), lemma, reading if lemma == surface else _lemma_reading(lemma)})
+    lemma_reading = reading if lemma == surface.casefold() else _lemma_reading(lemma)
+    keys = {m.normalized_form().casefold(), lemma}
+    if len(lemma_reading) > 1:  # one kana (に, し, ち) would make particles match 二, 死, 血
+        keys.add(lemma_reading)
+    keys = frozenset(keys)
     negator = bool(keys & grammar.negators)
     return (
         reading,
@@ -244,10 +255,10 @@ def _tokens(text: str, grammar: _Grammar) -> Iterator[_Token]:
         begin = end
 
 
-def _merge_negatives(tokens: Iterable[_Token]) -> List[_Token]:
+def _merge_negatives(tokens: Iterable[_Token]) -> list[_Token]:
     """ません, ありません, あらへん → one negative token, so the lexicon's 場所がない also catches
     場所がありません and negation counts 思っていません once."""
-    out: List[_Token] = []
+    out: list[_Token] = []
     for tok in tokens:
         while tok.negator and out and out[-1].keys & _ABSORBED:
             prev = out.pop()
@@ -257,7 +268,7 @@ def _merge_negatives(tokens: Iterable[_Token]) -> List[_Token]:
     return out
 
 
-def _numbering(flags: Sequence[bool]) -> Tuple[int, ...]:
+def _numbering(flags: Sequence[bool]) -> tuple[int, ...]:
     """0, 0, 1, 1, 1…: the number goes up after each flagged token."""
     return tuple(itertools.accumulate(flags[:-1], initial=0)) if flags else ()
 
@@ -309,22 +320,22 @@ def _pieces(text: str, rewrite: Callable[[str], str]) -> Iterator[str]:
 @dataclass(frozen=True)
 class _Phrase:
     reading: str
-    lemmas: Tuple[FrozenSet[str], ...]
+    lemmas: tuple[frozenset[str], ...]
     exact: bool  # reading match only
 
 
 @dataclass(frozen=True)
 class _PhraseTable:
-    phrases: Tuple[_Phrase, ...]
-    readings: Tuple[str, ...]  # by phrase id
-    by_prefix: Mapping[str, Tuple[int, ...]]  # first 2 reading characters (1 if shorter)
-    by_key: Mapping[str, Tuple[int, ...]]  # keys of the first token (lemma-matched phrases)
-    candidates: Dict[FrozenSet[str], Tuple[int, ...]]  # cache: token keys → by_key union
+    phrases: tuple[_Phrase, ...]
+    readings: tuple[str, ...]  # by phrase id
+    by_prefix: Mapping[str, tuple[int, ...]]  # first 2 reading characters (1 if shorter)
+    by_key: Mapping[str, tuple[int, ...]]  # keys of the first token (lemma-matched phrases)
+    candidates: dict[tuple[frozenset[str], frozenset[str]], tuple[int, ...]]  # cache, see _candidates
 
     @classmethod
-    def build(cls, phrases: Sequence[_Phrase]) -> "_PhraseTable":
-        by_prefix: Dict[str, List[int]] = defaultdict(list)
-        by_key: Dict[str, List[int]] = defaultdict(list)
+    def build(cls, phrases: Sequence[_Phrase]) -> _PhraseTable:
+        by_prefix: dict[str, list[int]] = defaultdict(list)
+        by_key: dict[str, list[int]] = defaultdict(list)
         for pid, phrase in enumerate(phrases):
             by_prefix[phrase.reading[:2]].append(pid)
             for key in () if phrase.exact else phrase.lemmas[0]:
@@ -332,60 +343,67 @@ class _PhraseTable:
         readings = tuple(p.reading for p in phrases)
         return cls(tuple(phrases), readings, _frozen(by_prefix), _frozen(by_key), {})
 
-    def hits(self, piece: _Piece) -> Dict[int, Tuple[Span, ...]]:
+    def hits(self, piece: _Piece) -> dict[int, tuple[Span, ...]]:
         """Every phrase occurrence in the piece, as token spans, by phrase id."""
-        found: Dict[int, set] = defaultdict(set)
+        found: dict[int, set] = defaultdict(set)
         self._reading_hits(piece, found)
         self._lemma_hits(piece, found)
         return {pid: tuple(sorted(spans)) for pid, spans in found.items()}
 
-    def _reading_hits(self, piece: _Piece, found: Dict[int, set]) -> None:
+    def _reading_hits(self, piece: _Piece, found: dict[int, set]) -> None:
         text, readings, by_prefix = piece.reading, self.readings, self.by_prefix
         token_at = {offset: i for i, offset in enumerate(piece.starts)}
-        for i, start in _start_offsets(piece):
-            inside = start != piece.starts[i]
-            for head in (text[start : start + 2], text[start : start + 1]):
-                for pid in by_prefix.get(head, ()):
-                    reading = readings[pid]
-                    if inside and len(reading) < _INSIDE_MIN:
-                        continue
-                    end = token_at.get(start + len(reading))
-                    if end is not None and end > i and text.startswith(reading, start):
-                        found[pid].add((i, end))
+        for i, start, inside in _start_offsets(piece):
+            for pid in by_prefix.get(text[start : start + 2], ()) + by_prefix.get(text[start], ()):
+                reading = readings[pid]
+                end = token_at.get(start + len(reading))
+                too_short = inside and len(reading) < _INSIDE_MIN
+                if end is not None and end > i and not too_short and text.startswith(reading, start):
+                    found[pid].add((i, end))
 
-    def _lemma_hits(self, piece: _Piece, found: Dict[int, set]) -> None:
+    def _lemma_hits(self, piece: _Piece, found: dict[int, set]) -> None:
         tokens, phrases = piece.tokens, self.phrases
+        nothing: frozenset[str] = frozenset()
         for i, tok in enumerate(tokens):
-            for pid in self._candidates(tok.keys):
-                lemmas = phrases[pid].lemmas
-                n = len(lemmas)
-                if n == 1 or (i + n <= len(tokens) and all(w & t.keys for w, t in zip(lemmas[1:], tokens[i + 1 : i + n]))):
+            following = tokens[i + 1].keys if i + 1 < len(tokens) else nothing
+            for pid in self._candidates(tok.keys, following):
+                rest = phrases[pid].lemmas[2:]
+                n = len(phrases[pid].lemmas)
+                if not rest or (i + n <= len(tokens) and all(w & t.keys for w, t in zip(rest, tokens[i + 2 :]))):
                     found[pid].add((i, i + n))
 
-    def _candidates(self, keys: FrozenSet[str]) -> Tuple[int, ...]:
-        """Phrases whose first token shares a key with this token (cached per word)."""
-        hit = self.candidates.get(keys)
+    def _candidates(self, keys: frozenset[str], following: frozenset[str]) -> tuple[int, ...]:
+        """Phrases whose first two tokens fit this token and the next, cached per pair of words
+        (the same pairs recur, and most phrases fail on their second token)."""
+        hit = self.candidates.get((keys, following))
         if hit is None:
             if len(self.candidates) >= _WORD_CACHE:
                 self.candidates.clear()
-            hit = self.candidates[keys] = tuple({pid for key in keys for pid in self.by_key.get(key, ())})
+            firsts = {pid for key in keys for pid in self.by_key.get(key, ())}
+            lemmas = [(pid, self.phrases[pid].lemmas) for pid in firsts]
+            hit = tuple(pid for pid, lem in lemmas if len(lem) == 1 or lem[1] & following)
+            self.candidates[(keys, following)] = hit
         return hit
 
 
-def _frozen(index: Mapping[str, List[int]]) -> Dict[str, Tuple[int, ...]]:
+def _frozen(index: Mapping[str, list[int]]) -> dict[str, tuple[int, ...]]:
     return {key: tuple(ids) for key, ids in index.items()}
 
 
-def _start_offsets(piece: _Piece) -> Iterator[Tuple[int, int]]:
-    """(token, reading offset) where a reading match may start: every token start, and every
+def _start_offsets(piece: _Piece) -> Iterator[tuple[int, int, bool]]:
+    """(token, reading offset, inside) where a reading match may start: every token start, and every
     character inside a hiragana token, because Sudachi splits long hiragana runs arbitrarily
     (しにたいしにたい → し|に|たいし|に|たい). Ends must still fall on a token boundary, which is
     what keeps 私にたいして (わたし|に|たいし|て) from reading as しにたい; and a match starting
     inside a token must be at least _INSIDE_MIN long (なんかし must not contain 歌詞)."""
+    starts = piece.starts
     for i, tok in enumerate(piece.tokens):
-        start = piece.starts[i]
-        for offset in range(start, piece.starts[i + 1] if tok.hiragana else start + 1):
-            yield i, offset
+        if starts[i] == starts[i + 1]:
+            continue  # a token without reading (a lone long mark) starts nothing
+        yield i, starts[i], False
+        if tok.hiragana:
+            for offset in range(starts[i] + 1, starts[i + 1]):
+                yield i, offset, True
 
 
 # --------------------------------------------------------------------------------------------
@@ -396,12 +414,12 @@ def _start_offsets(piece: _Piece) -> Iterator[Tuple[int, int]]:
 @dataclass(frozen=True)
 class _Rule:
     signal: str
-    slots: Tuple[FrozenSet[int], ...]  # phrase ids per slot, matched in order
+    slots: tuple[frozenset[int], ...]  # phrase ids per slot, matched in order
     gap: int
-    needs: Tuple[FrozenSet[int], ...]  # `with`: each group must occur in the sentence…
+    needs: tuple[frozenset[int], ...]  # `with`: each group must occur in the sentence…
     needs_anywhere: bool  # …or anywhere in the message (`scope: message`)
-    unless: FrozenSet[int]
-    unless_before: FrozenSet[int]
+    unless: frozenset[int]
+    unless_before: frozenset[int]
     now: bool  # dropped when followed by a past auxiliary (殴られていた)
 
 
@@ -409,23 +427,23 @@ class _Rule:
 class _AmountRule:
     signal: str
     max_yen: int
-    before: Tuple[str, ...]
-    after: Tuple[str, ...]
-    unless_before: Tuple[str, ...]
+    before: tuple[str, ...]
+    after: tuple[str, ...]
+    unless_before: tuple[str, ...]
 
 
 @dataclass(frozen=True)
 class _Hyperbole:
-    signals: FrozenSet[str]
-    intensifiers: FrozenSet[str]
+    signals: frozenset[str]
+    intensifiers: frozenset[str]
     reach: int
-    harmless: FrozenSet[int]
+    harmless: frozenset[int]
 
 
 @dataclass(frozen=True)
 class _Speculation:
-    signals: FrozenSet[str]
-    words: FrozenSet[str]
+    signals: frozenset[str]
+    words: frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -433,25 +451,25 @@ class _Lexicon:
     grammar: _Grammar
     rewrite: Callable[[str], str]
     table: _PhraseTable
-    rules: Tuple[_Rule, ...]
-    rules_by_first: Mapping[int, Tuple[int, ...]]  # phrase id → rules whose first slot has it
-    amounts: Tuple[_AmountRule, ...]
+    rules: tuple[_Rule, ...]
+    rules_by_first: Mapping[int, tuple[int, ...]]  # phrase id → rules whose first slot has it
+    amounts: tuple[_AmountRule, ...]
     levels: Mapping[str, str]
     hyperbole: _Hyperbole
     speculation: _Speculation
     before: int
     negation_reach: int
-    fallback: Tuple[Tuple[str, str], ...]  # (phrase, signal) for substring matching
+    fallback: tuple[tuple[str, str], ...]  # (phrase, signal) for substring matching
 
 
-def _slot_hits(slot: FrozenSet[int], hits: Hits) -> List[Span]:
+def _slot_hits(slot: frozenset[int], hits: Hits) -> list[Span]:
     return sorted(span for pid in slot for span in hits.get(pid, ()))
 
 
 def _chains(rule: _Rule, hits: Hits, clauses: Sequence[int]) -> Iterator[Span]:
     """Spans where the rule's slots occur in order, within ``gap`` tokens, in one clause."""
 
-    def extend(prev: Span, rest: Sequence[FrozenSet[int]]) -> Optional[int]:
+    def extend(prev: Span, rest: Sequence[frozenset[int]]) -> int | None:
         if not rest:
             return prev[1]
         for start, end in _slot_hits(rest[0], hits):
@@ -467,13 +485,13 @@ def _chains(rule: _Rule, hits: Hits, clauses: Sequence[int]) -> Iterator[Span]:
             yield span[0], end
 
 
-def _same(numbers: Sequence[int], pids: FrozenSet[int], span: Span, hits: Hits) -> bool:
+def _same(numbers: Sequence[int], pids: frozenset[int], span: Span, hits: Hits) -> bool:
     """Does one of ``pids`` occur in the clause (or sentence) of the span?"""
     wanted = set(numbers[span[0] : span[1]])
     return any(numbers[start] in wanted for pid in pids for start, _ in hits.get(pid, ()))
 
 
-def _right_before(pids: FrozenSet[int], span: Span, hits: Hits, clauses: Sequence[int], reach: int) -> bool:
+def _right_before(pids: frozenset[int], span: Span, hits: Hits, clauses: Sequence[int], reach: int) -> bool:
     first = span[0]
     return any(
         end <= first <= end + reach and clauses[start] == clauses[first]
@@ -546,7 +564,7 @@ def _past(piece: _Piece, span: Span, grammar: _Grammar) -> bool:
     return False
 
 
-def _speculative(piece: _Piece, span: Span, words: FrozenSet[str]) -> bool:
+def _speculative(piece: _Piece, span: Span, words: frozenset[str]) -> bool:
     """追い出されそう, 住むとこなく|なり|そう: likely, not happening."""
     return any(tok.keys & words for tok in piece.tokens[span[1] : span[1] + 2])
 
@@ -559,7 +577,7 @@ def _hyperbolic(piece: _Piece, span: Span, hits: Hits, hyp: _Hyperbole) -> bool:
     return any(end < start <= end + hyp.reach for pid in hyp.harmless for start, _ in hits.get(pid, ()))
 
 
-def _accepted(rule: _Rule, span: Span, piece: _Piece, hits: Hits, message: FrozenSet[int], lex: _Lexicon) -> bool:
+def _accepted(rule: _Rule, span: Span, piece: _Piece, hits: Hits, message: frozenset[int], lex: _Lexicon) -> bool:
     grammar = lex.grammar
     if rule.needs_anywhere:
         needs_met = all(group & message for group in rule.needs)
@@ -577,7 +595,7 @@ def _accepted(rule: _Rule, span: Span, piece: _Piece, hits: Hits, message: Froze
     )
 
 
-def _rule_matches(piece: _Piece, hits: Hits, message: FrozenSet[int], lex: _Lexicon) -> Iterator[Tuple[str, str]]:
+def _rule_matches(piece: _Piece, hits: Hits, message: frozenset[int], lex: _Lexicon) -> Iterator[tuple[str, str]]:
     """(signal, quote) for each rule that fires; only rules whose first slot occurs are tried."""
     candidates = sorted({r for pid in hits for r in lex.rules_by_first.get(pid, ())})
     for rule in (lex.rules[r] for r in candidates):
@@ -598,7 +616,7 @@ _SENTENCE_CHARS = re.compile(f"[{_SENTENCE_ENDS}]")
 _AMOUNT_REACH = 12  # characters searched for an anchor word around an amount
 
 
-def _yen(number: str) -> Optional[int]:
+def _yen(number: str) -> int | None:
     """'300', '3,000', '1.5万', '三百', '1万2千', '数百' (≈500) → yen; None if unreadable."""
     if number == "ゼロ":
         return 0
@@ -647,14 +665,14 @@ def _assess(text: str) -> Assessment:
     pieces = [_analyse(piece, lex.grammar) for piece in _pieces(text, lex.rewrite)]
     hits = [lex.table.hits(piece) for piece in pieces]
     message = frozenset(pid for found in hits for pid in found)
-    found: List[Tuple[str, str]] = []
+    found: list[tuple[str, str]] = []
     for piece, piece_hits in zip(pieces, hits):
         found.extend(_rule_matches(piece, piece_hits, message, lex))
         found.extend((rule.signal, quote) for rule in lex.amounts for quote in _amount_matches(piece.text, rule))
     return _assessment(found, lex.levels)
 
 
-def _assessment(found: Iterable[Tuple[str, str]], levels: Mapping[str, str]) -> Assessment:
+def _assessment(found: Iterable[tuple[str, str]], levels: Mapping[str, str]) -> Assessment:
     found = list(found)
     if not found:
         return NOTHING
@@ -667,9 +685,9 @@ def _fallback(text: Any) -> Assessment:
     """Plain substring matching of the lexicon's simple phrases, for when the engine fails."""
     try:
         lex = _lexicon()
-        flat = normalize(_coerce(text))
+        flat = lex.rewrite(normalize(_coerce(text)))
         return _assessment(((signal, p) for p, signal in lex.fallback if p in flat), lex.levels)
-    except Exception:  # noqa: BLE001
+    except Exception:
         log.exception("crisis fallback failed too")
         return NOTHING
 
@@ -690,15 +708,15 @@ def _scope(spec: Mapping[str, Any]) -> str:
     return scope
 
 
-def _as_list(item: Any) -> List[Any]:
+def _as_list(item: Any) -> list[Any]:
     return list(item) if isinstance(item, (list, tuple)) else [item]
 
 
-def _combine(parts: Sequence[Sequence[str]]) -> List[str]:
+def _combine(parts: Sequence[Sequence[str]]) -> list[str]:
     return ["".join(p) for p in itertools.product(*parts)]
 
 
-def _words(items: Optional[Iterable[Any]]) -> FrozenSet[str]:
+def _words(items: Iterable[Any] | None) -> frozenset[str]:
     return frozenset(str(w).casefold() for w in items or ())
 
 
@@ -718,7 +736,7 @@ def _inflected(text: str, last: _Token) -> bool:
     return text[last.begin : last.end].casefold() not in last.keys
 
 
-def _simple_phrases(spec: Any) -> List[str]:
+def _simple_phrases(spec: Any) -> list[str]:
     """Phrases that mean a crisis on their own (no slots, no conditions): the fallback list."""
     if isinstance(spec, str):
         return [normalize(spec)]
@@ -748,9 +766,9 @@ class _Compiler:
             polite=_words(tense.get("polite")),
         )
         self.rewrite = _rewriter(raw.get("variants") or {})
-        self.phrases: List[_Phrase] = []
-        self.ids: Dict[Tuple[str, bool], int] = {}
-        self.contexts: Dict[str, FrozenSet[int]] = {}
+        self.phrases: list[_Phrase] = []
+        self.ids: dict[tuple[str, bool], int] = {}
+        self.contexts: dict[str, frozenset[int]] = {}
 
     def phrase(self, text: str, exact: bool) -> int:
         """Register a phrase. A leading ~ marks a fragment that only tokenises right after a
@@ -769,7 +787,7 @@ class _Compiler:
             self.phrases.append(_Phrase(reading, lemmas, exact or _inflected(piece.text, tokens[-1])))
         return self.ids[key]
 
-    def resolve(self, items: Optional[Iterable[Any]], exact: bool = False) -> FrozenSet[int]:
+    def resolve(self, items: Iterable[Any] | None, exact: bool = False) -> frozenset[int]:
         """Phrase ids of a list of phrases and @contexts."""
         ids: set = set()
         for item in map(str, items or ()):
@@ -782,7 +800,7 @@ class _Compiler:
             raise ValueError(f"crisis lexicon: unknown context @{name}")
         return spec
 
-    def context(self, name: str) -> FrozenSet[int]:
+    def context(self, name: str) -> frozenset[int]:
         if name not in self.contexts:
             spec = self.context_spec(name)
             if isinstance(spec, Mapping):
@@ -791,14 +809,14 @@ class _Compiler:
                 self.contexts[name] = self.resolve(spec)
         return self.contexts[name]
 
-    def texts(self, items: Optional[Iterable[Any]]) -> List[str]:
+    def texts(self, items: Iterable[Any] | None) -> list[str]:
         """Plain words, @contexts expanded: amount anchors are compared as text, not tokens."""
-        out: List[str] = []
+        out: list[str] = []
         for item in map(str, items or ()):
             out.extend(self.texts(self.context_spec(item[1:])) if item.startswith("@") else [normalize(item)])
         return out
 
-    def rule(self, signal: str, spec: Any, signal_unless: List[Any]):
+    def rule(self, signal: str, spec: Any, signal_unless: list[Any]):
         spec = {"any": [spec]} if isinstance(spec, str) else dict(spec)
         unknown = set(spec) - _RULE_KEYS
         if unknown:
@@ -846,10 +864,10 @@ class _Compiler:
         return _Speculation(frozenset(spec.get("signals") or ()), _words(spec.get("words")))
 
     def compile(self) -> _Lexicon:
-        rules: List[_Rule] = []
-        amounts: List[_AmountRule] = []
-        levels: Dict[str, str] = {}
-        fallback: List[Tuple[str, str]] = []
+        rules: list[_Rule] = []
+        amounts: list[_AmountRule] = []
+        levels: dict[str, str] = {}
+        fallback: list[tuple[str, str]] = []
         for signal, spec in (self.raw.get("signals") or {}).items():
             level = spec.get("level")
             if level not in (EMERGENCY, URGENT):
@@ -860,7 +878,7 @@ class _Compiler:
                 (amounts if isinstance(rule, _AmountRule) else rules).append(rule)
                 fallback.extend((p, signal) for p in _simple_phrases(rule_spec))
         hyperbole, speculation = self.hyperbole(), self.speculation()  # register phrases first
-        by_first: Dict[int, List[int]] = defaultdict(list)
+        by_first: dict[int, list[int]] = defaultdict(list)
         for index, rule in enumerate(rules):
             for pid in rule.slots[0]:
                 by_first[pid].append(index)

@@ -15,6 +15,7 @@ _KANA = re.compile(r"[\u3040-\u30ff]")
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 _HANGUL = re.compile(r"[\uac00-\ud7af]")
 _LATIN_WORD = re.compile(r"[A-Za-zÀ-ỹ]+")
+_TAGS = re.compile(r"<[^>]{0,200}>")
 _VIETNAMESE = re.compile(r"[ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ]", re.I)
 
 #: A few frequent function words per Latin-script language; two hits decide.
@@ -32,8 +33,8 @@ _WAKACHI = re.compile(r"^[\u3040-\u309f\u30fcー]+(\s+[\u3040-\u309f\u30fcー]+)
 
 def detect(text: str) -> Optional[str]:
     """Return a protocol ``language`` code (ja, pt, en, zh, vi, other) or None when undecidable."""
-    t = normalize(text)
-    if not t:
+    t = _TAGS.sub(" ", normalize(text))  # markup is not language
+    if not t.strip():
         return None
     if _KANA.search(t):
         return "ja"
@@ -53,7 +54,7 @@ def detect(text: str) -> Optional[str]:
         if lang == "es" and re.search(r"[ãõç]|não", t, re.I):
             return "pt"
         return lang
-    return "other" if words else None
+    return "other" if len(words) >= 4 else None  # Tagalog, Nepali…: enough words to be sure
 
 
 def is_foreign(text: str) -> bool:
@@ -80,3 +81,22 @@ _NOTICE = {
 def notice(lang: Optional[str]) -> str:
     """The interpreter notice in ``lang`` (English when we have no text for it), plus easy Japanese."""
     return f"{_NOTICE.get(lang or 'en', _NOTICE['en'])}\nやさしい にほんご で はなします。つうやく の ひと も よべます。"
+
+
+#: Suicidal talk or violence written in another language. Small on purpose: the Japanese lexicon
+#: (bot/data/crisis_lexicon.yml) is the main detector; this keeps a foreign-language crisis from
+#: being treated as a mere language question.
+_FOREIGN_CRISIS = re.compile(
+    r"suicid|kill (my ?self|me)|want to die|wanna die|end (it all|my life)|hurt(ing)? myself|(hits|beats|hurts) me\b"
+    r"|me matar|quero morrer|acabar com (a )?minha vida|me bate|me agride"
+    r"|matarme|quiero morir|me pega"
+    r"|自杀|想死|不想活|打我"
+    r"|tự tử|tự sát|muốn chết|đánh tôi"
+    r"|magpakamatay|gusto ko nang mamatay",
+    re.I,
+)
+
+
+def foreign_crisis(text: str) -> bool:
+    """True when a non-Japanese message speaks of suicide or violence against the writer."""
+    return bool(_FOREIGN_CRISIS.search(normalize(text)))

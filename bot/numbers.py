@@ -369,4 +369,4 @@ def find_quantities(text: str) -> List[Quantity]:
     return out
 
 
-__all__ = ["Quantity", "find_quantities", "parse_number", "scan", "AGE", "AMOUNT", "DURATION", "COUNT"]
+__all__ = ["Quantity", "find_quantities", "parse_number", "scan", "AGE", "AMOUNT", "DURATION", "COUNT", "KINDS"]

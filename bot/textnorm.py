@@ -17,7 +17,7 @@ import jaconv
 _INVISIBLE = re.compile(r"[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufffd]")
 _SPACES = re.compile(r"\s+")
 #: Long-vowel marks and tildes residents type in place of each other (〜 ～ ー ｰ).
-_WAVE = str.maketrans({"〜": "~", "～": "~", "\u301c": "~"})
+_WAVE = str.maketrans({"〜": "~", "～": "~"})
 
 
 def clean(text: str) -> str:

@@ -14,8 +14,11 @@ if echo "$out" | grep -E "contradict|is not defined in the domain|not in the dom
   echo "rasa data validate reported problems (above)"; exit 1
 fi
 
-echo "== test stories (rasa test core)"
-.venv/bin/rasa test core --stories tests/stories --model models/current.tar.gz --endpoints endpoints.yml \
+echo "== lint (pyflakes rules)"
+.venv/bin/ruff check --select F,E9 --output-format concise bot integrations tests bench
+
+echo "== test stories (rasa test core --e2e: the user text goes through the trained NLU)"
+.venv/bin/rasa test core --stories tests/stories --model models/current.tar.gz --e2e \
   --out results/stories --fail-on-prediction-errors --quiet
 
 echo "== pytest"

@@ -4,7 +4,6 @@ answer must not appear, because the bot would then skip asking it."""
 from __future__ import annotations
 
 import random
-import time
 
 import pytest
 
@@ -340,17 +339,12 @@ def test_random_garbage_never_raises():
             extract(text, asking=asking)
 
 
-def test_ten_thousand_characters_are_fast():
-    extract("46歳")  # lexicons compile on first use; that one-off cost is not the budget
-    samples = [
-        "あ" * 10_000,
-        ("パートで月12万くらい、家賃を2か月滞納してる。息子(28)がずっと家にいて働かない。" * 250)[:10_000],
-        "".join(random.Random(3).choice("借金家賃子ども歳人月万円働仕事母父夫妻がはのでにを、。") for _ in range(10_000)),
-    ]
-    for text in samples:
-        timings = []
-        for _ in range(3):  # the best of three, so that a busy machine does not fail the test
-            start = time.perf_counter()
-            extract(text)
-            timings.append(time.perf_counter() - start)
-        assert min(timings) < 0.1
+def test_ten_thousand_characters_are_read_without_error():
+    """Speed is measured by `make bench`; here only that huge input is handled sensibly."""
+    assert extract("あ" * 10_000).fields == {}
+    repeated = ("パートで月12万くらい、家賃を2か月滞納してる。" * 500)[:10_000]
+    result = extract(repeated)
+    assert result.fields["employment_status"] == "employed_nonregular"
+    assert result.fields["monthly_income"] == 120000
+    noise = "".join(random.Random(3).choice("借金家賃子ども歳人月万円働仕事母父夫妻がはのでにを、。") for _ in range(10_000))
+    extract(noise)  # must not raise

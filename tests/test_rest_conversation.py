@@ -83,7 +83,7 @@ def test_full_screening_ends_in_a_protocol_referral(chat):
 
 
 def test_ask_payload_has_choices_matching_the_buttons(chat):
-    turn = chat.say("こんにちは。仕事のことで相談したいです")
+    turn = chat.say("仕事が見つからなくて困っています")
     ask = payloads(turn, "ask")[0]
     assert ask["field"] in ASKABLE
     buttons = [b for m in turn for b in (m.get("buttons") or [])]

@@ -4,11 +4,13 @@ from __future__ import annotations
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import AllSlotsReset, SlotSet
+from rasa_sdk.events import AllSlotsReset, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot import language
+from bot.actions.screening import start_intake
 from bot.actions.support import profile, say
+from bot.extraction import extract
 from bot.intake import FAQ_INTENTS
 from bot.screening import next_field
 
@@ -111,12 +113,20 @@ class ActionOutOfScope(Action):
 
 
 class ActionFallback(Action):
-    """A misunderstanding: ask again simply; the second in a row offers a person."""
+    """A misunderstanding: ask again simply; the second in a row offers a person.
+
+    A message the classifier could not place but that still answers intake fields (「しごと が
+    ない」) is not a misunderstanding: the screening starts with what it said.
+    """
 
     def name(self) -> Text:
         return "action_fallback"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        text = tracker.latest_message.get("text") or ""
+        if not tracker.active_loop_name and not text.startswith("/") and extract(text).fields:
+            # Not classified, but it tells us about the resident's situation: listen and go on.
+            return await start_intake(dispatcher, tracker) + [SlotSet("fallback_count", 0), FollowupAction("intake_form")]
         count = int(tracker.get_slot("fallback_count") or 0) + 1
         if count >= 2:
             say(dispatcher, tracker,

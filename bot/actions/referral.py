@@ -9,7 +9,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot import officehours
-from bot.actions.handoff import higher, open_handoff
+from bot.actions.handoff import open_handoff
 from bot.actions.support import profile, say
 from bot.routing import route
 

@@ -56,6 +56,25 @@ class ValidateIntakeForm(FormValidationAction):
         ]
 
 
+async def start_intake(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
+    """Welcome once (free, confidential, you may decline), then keep what the message told us."""
+    first_time = not tracker.get_slot("first_seen")
+    if first_time:
+        kind = PROBLEM_INTENTS.get((tracker.latest_message.get("intent") or {}).get("name"))
+        opening = (empathy(kind) + " ") if kind else ""
+        say(
+            dispatcher, tracker,
+            f"{opening}お話しくださりありがとうございます。相談は無料で、秘密は守られます。"
+            "合う窓口をご案内するため、いくつか質問させてください。答えにくいことは「答えたくない」で大丈夫です。",
+            "はなして くれて ありがとう ございます。そうだん は おかね が かかりません。ひみつ は まもります。"
+            "いくつか しつもん します。こたえたくない とき は「こたえたくない」で だいじょうぶ です。",
+        )
+    events, _, _ = await absorb_latest(dispatcher, tracker)
+    if first_time:
+        events.append(SlotSet("first_seen", datetime.now(timezone.utc).isoformat()))
+    return events
+
+
 class ActionStartIntake(Action):
     """Opens (or re-opens) the screening with what the resident's own words already told us."""
 
@@ -63,22 +82,7 @@ class ActionStartIntake(Action):
         return "action_start_intake"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        first_time = not tracker.get_slot("first_seen")
-        intent = (tracker.latest_message.get("intent") or {}).get("name")
-        if first_time:
-            kind = PROBLEM_INTENTS.get(intent)
-            opening = (empathy(kind) + " ") if kind else ""
-            say(
-                dispatcher, tracker,
-                f"{opening}お話しくださりありがとうございます。相談は無料で、秘密は守られます。"
-                "合う窓口をご案内するため、いくつか質問させてください。答えにくいことは「答えたくない」で大丈夫です。",
-                "はなして くれて ありがとう ございます。そうだん は おかね が かかりません。ひみつ は まもります。"
-                "いくつか しつもん します。こたえたくない とき は「こたえたくない」で だいじょうぶ です。",
-            )
-        events, _, _ = await absorb_latest(dispatcher, tracker)
-        if first_time:
-            events.append(SlotSet("first_seen", datetime.now(timezone.utc).isoformat()))
-        return events
+        return await start_intake(dispatcher, tracker)
 
 
 class ActionResume(Action):

@@ -57,11 +57,12 @@ class SafetyIntentOverride(GraphComponent, IntentClassifier):
                 add_to_output=True,
             )
             current = (message.get(INTENT) or {}).get("name")
-            if found.level == "emergency":
+            foreign = lang not in (None, "ja")
+            if found.level == "emergency" or (foreign and language.foreign_crisis(text)):
                 self._override(message, EMERGENCY_INTENT)
             elif found.level == "urgent" and current != EMERGENCY_INTENT:
                 self._override(message, URGENT_INTENT)
-            elif lang not in (None, "ja") and current not in (EMERGENCY_INTENT, URGENT_INTENT):
+            elif foreign and current not in (EMERGENCY_INTENT, URGENT_INTENT):
                 self._override(message, FOREIGN_INTENT)
         return messages
 

@@ -1,0 +1,170 @@
+"""The rasa-sdk actions called directly, as the action server calls them (async, real profile,
+real extraction, a real database for handoff tickets)."""
+from __future__ import annotations
+
+import os
+import uuid
+from typing import Any, Dict, List
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.actions.asking import ask_payload
+from bot.actions.handoff import ActionHandoff, ActionSafetyResponse
+from bot.actions.referral import ActionRoute
+from bot.actions.screening import ActionStartIntake, ValidateIntakeForm
+from bot.db import engine as db_engine
+from bot.db.handoffs import open_ticket, tickets_for
+from rasa.shared.core.domain import Domain
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+#: Read before any fixture points DATABASE_URL at a temporary SQLite file.
+PG_URL = os.environ.get("DATABASE_URL", "") if os.environ.get("DATABASE_URL", "").startswith("postgres") else ""
+
+
+@pytest.fixture(scope="module")
+def domain() -> Dict[str, Any]:
+    return Domain.load(os.path.join(ROOT, "domain.yml")).as_dict()
+
+
+@pytest.fixture(autouse=True)
+def sqlite_db(tmp_path, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'intake.db'}")
+    db_engine.get_engine.cache_clear()
+    yield
+    db_engine.get_engine.cache_clear()
+
+
+def tracker(text: str, intent: str, slots: Dict[str, Any] | None = None, *, form: str | None = "intake_form",
+            sender: str = "resident-1", entities: List[Dict[str, Any]] | None = None) -> Tracker:
+    return Tracker.from_dict({
+        "sender_id": sender,
+        "slots": slots or {},
+        "latest_message": {"text": text, "intent": {"name": intent, "confidence": 0.9},
+                           "entities": entities or [], "message_id": f"m-{abs(hash(text))}"},
+        "events": [],
+        "paused": False,
+        "latest_event_time": None,
+        "followup_action": None,
+        "active_loop": {"name": form} if form else {},
+        "latest_action_name": "action_listen",
+        "latest_input_channel": "rest",
+    })
+
+
+def slot_sets(events: List[Dict[str, Any]]) -> Dict[str, Any]:
+    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+
+
+def customs(dispatcher: CollectingDispatcher, kind: str) -> List[Dict[str, Any]]:
+    return [m["custom"] for m in dispatcher.messages if m.get("custom", {}).get("type") == kind]
+
+
+async def test_validation_fills_every_field_and_asks_the_next_missing_one(domain):
+    d = CollectingDispatcher()
+    events = await ValidateIntakeForm().run(d, tracker("46歳で子ども3人、1年5か月働いてないです", "job_loss", {"requested_slot": "age"}), domain)
+    got = slot_sets(events)
+    assert (got["age"], got["children"], got["months_without_work"], got["employment_status"]) == (46, 3, 17, "unemployed")
+    assert got["requested_slot"] not in {"age", "children", "months_without_work", "employment_status"}
+    assert got["answered_by"]["age"] == "resident"
+
+
+async def test_quick_reply_payload_and_non_answers(domain):
+    t = tracker('/inform{"housing": "renting"}', "inform", {"requested_slot": "housing"},
+                entities=[{"entity": "housing", "value": "renting"}])
+    assert slot_sets(await ValidateIntakeForm().run(CollectingDispatcher(), t, domain))["housing"] == "renting"
+    t = tracker("/decline_answer", "decline_answer", {"requested_slot": "monthly_income"})
+    assert slot_sets(await ValidateIntakeForm().run(CollectingDispatcher(), t, domain))["monthly_income"] == "declined"
+    t = tracker("よくわからないです", "dont_know", {"requested_slot": "public_assistance"})
+    assert slot_sets(await ValidateIntakeForm().run(CollectingDispatcher(), t, domain))["public_assistance"] == "unknown"
+
+
+async def test_side_question_is_answered_and_the_question_kept(domain):
+    d = CollectingDispatcher()
+    events = await ValidateIntakeForm().run(d, tracker("相談ってお金かかりますか", "ask_cost", {"consulting_for": "self", "requested_slot": "age"}), domain)
+    assert "無料" in d.messages[0]["text"]
+    assert slot_sets(events)["requested_slot"] == "age"
+
+
+async def test_correction_is_confirmed(domain):
+    d = CollectingDispatcher()
+    events = await ValidateIntakeForm().run(d, tracker("やっぱり45歳です", "correct", {"age": 46, "requested_slot": "housing"}), domain)
+    assert slot_sets(events)["age"] == 45
+    assert any("45歳" in (m.get("text") or "") for m in d.messages)
+
+
+@pytest.mark.parametrize("intent", ["crisis_emergency", "urgent_need", "request_human", "stop", "start_over"])
+async def test_form_rejects_turns_that_rules_must_answer(domain, intent):
+    assert await ValidateIntakeForm().run(CollectingDispatcher(), tracker("…", intent, {"requested_slot": "age"}), domain) == []
+
+
+async def test_validation_is_idempotent_for_the_same_message(domain):
+    t = tracker("52歳です", "inform", {"requested_slot": "age"})
+    first = slot_sets(await ValidateIntakeForm().run(CollectingDispatcher(), t, domain))
+    again = tracker("52歳です", "inform", {**first})
+    d = CollectingDispatcher()
+    second = slot_sets(await ValidateIntakeForm().run(d, again, domain))
+    assert "age" not in second and not d.messages
+
+
+async def test_start_intake_promises_free_and_confidential(domain):
+    d = CollectingDispatcher()
+    events = await ActionStartIntake().run(d, tracker("家賃が2か月払えていません", "housing_trouble", form=None), domain)
+    said = d.messages[0]["text"]
+    assert "無料" in said and "秘密" in said
+    got = slot_sets(events)
+    assert got["rent_arrears_months"] == 2 and got["first_seen"]
+
+
+def test_ask_payload_matches_protocol(domain):
+    assert ask_payload("age", domain) == {"type": "ask", "field": "age", "input": "number"}
+    housing = ask_payload("housing", domain)
+    assert housing["field"] == "housing" and {c["payload"] for c in housing["choices"]} >= {'/inform{"housing": "street"}'}
+
+
+async def test_route_sends_referral_payload(domain):
+    d = CollectingDispatcher()
+    slots = {"age": 66, "employment_status": "retired", "work_readiness": "ready_now", "public_assistance": "no",
+             "housing": "owned", "concerns": ["older"]}
+    events = await ActionRoute().run(d, tracker("/inform", "inform", slots, form=None), domain)
+    (payload,) = customs(d, "referral")
+    assert payload["type"] == "referral" and payload["urgency"] == "normal"
+    assert "silver_center" in [r["destination"] for r in payload["referrals"]]
+    assert slot_sets(events)["referral"] == payload
+
+
+async def test_emergency_sends_contacts_and_records_a_ticket(domain):
+    d = CollectingDispatcher()
+    t = tracker("46歳です。もう死にたい", "crisis_emergency", {"requested_slot": "age"}, sender="resident-crisis")
+    events = await ActionSafetyResponse().run(d, t, domain)
+    (handoff,) = customs(d, "handoff")
+    assert handoff["urgency"] == "emergency" and handoff["ticket"]
+    assert {"0120-279-338", "110", "119"} <= {c["phone"] for c in handoff["contacts"]}
+    assert not customs(d, "ask")
+    got = slot_sets(events)
+    assert got["crisis"] == "emergency" and got["age"] == 46
+    (row,) = await tickets_for(db_engine.get_engine(), "resident-crisis")
+    assert row.ticket == handoff["ticket"] and row.urgency == "emergency" and row.summary["age"] == 46
+
+
+async def test_request_for_person_reuses_the_open_ticket(domain):
+    first, second = CollectingDispatcher(), CollectingDispatcher()
+    await ActionHandoff().run(first, tracker("人と話したい", "request_human", form=None, sender="resident-2"), domain)
+    await ActionHandoff().run(second, tracker("まだですか", "request_human", form=None, sender="resident-2"), domain)
+    assert customs(first, "handoff")[0]["ticket"] == customs(second, "handoff")[0]["ticket"]
+    assert len(await tickets_for(db_engine.get_engine(), "resident-2")) == 1
+
+
+@pytest.mark.postgres
+async def test_handoff_store_on_postgresql():
+    if not PG_URL:
+        pytest.skip("DATABASE_URL does not name a PostgreSQL database (.ci/run sets it)")
+    engine = db_engine.get_engine(PG_URL)
+    sender = f"pg-{uuid.uuid4().hex}"
+    row = await open_ticket(engine, sender_id=sender, channel="rest", urgency="urgent", mode="callback",
+                            reason="no_shelter", callback_after=None, summary={"age": 30})
+    again = await open_ticket(engine, sender_id=sender, channel="rest", urgency="emergency", mode="callback",
+                              reason="suicidal", callback_after=None, summary={"age": 30})
+    assert again.ticket == row.ticket and again.urgency == "emergency"
+    await engine.dispose()

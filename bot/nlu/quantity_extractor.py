@@ -6,43 +6,24 @@ Entity values are integers; spans follow ``docs/nlu-guidelines.md``.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import List
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.extractors.extractor import EntityExtractorMixin
-from rasa.shared.nlu.constants import ENTITIES, TEXT
+from rasa.shared.nlu.constants import ENTITIES
 from rasa.shared.nlu.training_data.message import Message
 
+from bot.nlu.base import CappedTextComponent
 from bot.numbers import find_quantities
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
-class JaQuantityExtractor(GraphComponent, EntityExtractorMixin):
+class JaQuantityExtractor(CappedTextComponent, EntityExtractorMixin):
     """Adds ``age``, ``amount``, ``duration`` and ``count`` entities with integer values."""
-
-    @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
-        return {"max_chars": 2000}
-
-    def __init__(self, config: Dict[Text, Any]) -> None:
-        self._max_chars = int(config["max_chars"])
-
-    @classmethod
-    def create(
-        cls,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> JaQuantityExtractor:
-        return cls(config)
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
-            text = (message.get(TEXT) or "")[: self._max_chars]
+            text = self.text_of(message)
             found = [
                 {"entity": q.kind, "start": q.start, "end": q.end, "value": q.value, "confidence_entity": 1.0}
                 for q in find_quantities(text)

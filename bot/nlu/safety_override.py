@@ -8,17 +8,15 @@ the parse result under ``safety`` so actions can record why.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import List, Text
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
-from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY
 from rasa.shared.nlu.training_data.message import Message
 
 from bot import crisis, language
+from bot.nlu.base import CappedTextComponent
 
 EMERGENCY_INTENT = "crisis_emergency"
 URGENT_INTENT = "urgent_need"
@@ -26,29 +24,12 @@ FOREIGN_INTENT = "non_japanese"
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
-class SafetyIntentOverride(GraphComponent, IntentClassifier):
+class SafetyIntentOverride(CappedTextComponent, IntentClassifier):
     """Overrides the intent with crisis, urgency or language signals."""
-
-    @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
-        return {"max_chars": 2000}
-
-    def __init__(self, config: Dict[Text, Any]) -> None:
-        self._max_chars = int(config["max_chars"])
-
-    @classmethod
-    def create(
-        cls,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> SafetyIntentOverride:
-        return cls(config)
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
-            text = (message.get(TEXT) or "")[: self._max_chars]
+            text = self.text_of(message)
             found = crisis.assess(text)
             lang = language.detect(text)
             message.set(

@@ -1,6 +1,7 @@
 """Targets of the issue, pass/fail checks against the results, and the Markdown summary."""
 from __future__ import annotations
 
+import operator
 from typing import Any, Dict, List, Optional
 
 OURS, CHAR_DIET, TFIDF = "ours", "char_ngram_diet", "tfidf_logreg"
@@ -16,30 +17,38 @@ def _get(data: Dict[str, Any], path: str) -> Any:
     return data
 
 
+_OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt}
+
+
 def _check(name: str, value: Optional[float], op: str, target: float, unit: str = "") -> Dict[str, Any]:
-    passed = None if value is None else (value >= target if op == ">=" else value <= target if op == "<=" else value > target)
+    passed = None if value is None or target is None else bool(_OPS[op](value, target))
     return {"name": name, "value": value, "target": f"{op} {target:g}{unit}", "pass": passed}
+
+
+def _cv(system: str, metric: str) -> str:
+    return f"cross_validation.systems.{system}.{metric}"
+
+
+def _best_baseline(values: Dict[str, Optional[float]]) -> Optional[float]:
+    return max((v for k, v in values.items() if k != OURS and v is not None), default=None)
 
 
 def checks(results: Dict[str, Any]) -> List[Dict[str, Any]]:
     """Every target of the issue, with the measured figure and pass/fail (None = not measured)."""
-    cv = {s: _get(results, f"cross_validation.systems.{s}.intent.macro_f1.mean") for s in (OURS, CHAR_DIET, TFIDF)}
-    ho = {s: _get(results, f"heldout.{s}.intent.macro_f1") for s in (OURS, CHAR_DIET, TFIDF)}
-    best_cv = max((v for k, v in cv.items() if k != OURS and v is not None), default=None)
-    best_ho = max((v for k, v in ho.items() if k != OURS and v is not None), default=None)
-    out = [
-        _check("CV intent macro-F1 (ours)", cv[OURS], ">=", 0.93),
-        _check("held-out intent macro-F1 (ours)", ho[OURS], ">=", 0.90),
-    ]
-    if best_cv is not None:
-        out.append(_check("CV intent macro-F1 above both baselines", cv[OURS], ">", best_cv))
-    if best_ho is not None:
-        out.append(_check("held-out intent macro-F1 above both baselines", ho[OURS], ">", best_ho))
+    cv = {s: _get(results, _cv(s, "intent.macro_f1.mean")) for s in SYSTEM_LABELS}
+    ho = {s: _get(results, f"heldout.{s}.intent.macro_f1") for s in SYSTEM_LABELS}
+    out = [_check("CV intent macro-F1 (ours)", cv[OURS], ">=", 0.93),
+           _check("held-out intent macro-F1 (ours)", ho[OURS], ">=", 0.90)]
+    for label, values in (("CV", cv), ("held-out", ho)):
+        best = _best_baseline(values)
+        if best is not None:
+            out.append(_check(f"{label} intent macro-F1 above both baselines", values[OURS], ">", best))
+    concurrent = _get(results, "latency.concurrent.conversations") or 20
     out += [
-        _check("CV entity F1 (ours)", _get(results, f"cross_validation.systems.{OURS}.entities.strict.overall.f1"), ">=", 0.95),
+        _check("CV entity F1 (ours)", _get(results, _cv(OURS, "entities.strict.overall.f1")), ">=", 0.95),
         _check("held-out entity F1 (ours)", _get(results, f"heldout.{OURS}.entities.strict.overall.f1"), ">=", 0.95),
         _check("p95 latency, 1 conversation", _get(results, "latency.sequential.p95_ms"), "<=", 150, " ms"),
-        _check("p95 latency, 20 concurrent", _get(results, "latency.concurrent.p95_ms"), "<=", 600, " ms"),
+        _check(f"p95 latency, {concurrent} concurrent", _get(results, "latency.concurrent.p95_ms"), "<=", 600, " ms"),
         _check("cold training time", _get(results, "training.seconds"), "<=", 300, " s"),
         _check("stack peak RSS (rasa + actions)", _get(results, "memory.sum_peak_mb"), "<=", 2048, " MB"),
     ]
@@ -58,25 +67,38 @@ def _verdict(passed: Optional[bool]) -> str:
     return {True: "pass", False: "**FAIL**", None: "n/a"}[passed]
 
 
+def _row(cells: List[Any]) -> str:
+    """First cell as is, the others formatted; strings pass through ``_fmt`` unchanged."""
+    return "| " + " | ".join(_fmt(c) if i else str(c) for i, c in enumerate(cells)) + " |"
+
+
+def _table(header: List[str], rows: List[List[Any]]) -> List[str]:
+    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)] + [_row(r) for r in rows]
+
+
 def _system_rows(results: Dict[str, Any]) -> List[str]:
-    rows = ["| system | CV macro-F1 | CV accuracy | held-out macro-F1 | held-out accuracy | CV entity F1 | held-out entity F1 |",
-            "|---|---|---|---|---|---|---|"]
-    for s, label in SYSTEM_LABELS.items():
-        cv = f"cross_validation.systems.{s}"
-        cells = [_get(results, f"{cv}.intent.macro_f1.mean"), _get(results, f"{cv}.intent.accuracy.mean"),
-                 _get(results, f"heldout.{s}.intent.macro_f1"), _get(results, f"heldout.{s}.intent.accuracy"),
-                 _get(results, f"{cv}.entities.strict.overall.f1"), _get(results, f"heldout.{s}.entities.strict.overall.f1")]
-        rows.append(f"| {label} | " + " | ".join(_fmt(c) for c in cells) + " |")
-    return rows
+    header = ["system", "CV macro-F1", "CV accuracy", "CV fallback rate", "held-out macro-F1", "held-out accuracy",
+              "CV entity F1", "held-out entity F1"]
+    rows = [[label, _get(results, _cv(s, "intent.macro_f1.mean")), _get(results, _cv(s, "intent.accuracy.mean")),
+             _get(results, _cv(s, "intent.fallback.rate")), _get(results, f"heldout.{s}.intent.macro_f1"),
+             _get(results, f"heldout.{s}.intent.accuracy"), _get(results, _cv(s, "entities.strict.overall.f1")),
+             _get(results, f"heldout.{s}.entities.strict.overall.f1")]
+            for s, label in SYSTEM_LABELS.items()]
+    return _table(header, rows)
 
 
 def _latency_rows(results: Dict[str, Any]) -> List[str]:
-    rows = ["| REST latency | turns | p50 ms | p95 ms | max ms |", "|---|---|---|---|---|"]
-    for key, label in (("sequential", "1 conversation"), ("concurrent", "20 concurrent")):
+    rows = []
+    for key in ("sequential", "concurrent"):
         lat = _get(results, f"latency.{key}") or {}
-        label = f"{lat.get('conversations', '')} concurrent" if key == "concurrent" and lat else label
-        rows.append(f"| {label} | " + " | ".join(_fmt(lat.get(k)) for k in ("turns", "p50_ms", "p95_ms", "max_ms")) + " |")
-    return rows
+        label = "1 conversation" if key == "sequential" else f"{lat.get('conversations', 20)} concurrent"
+        rows.append([label] + [lat.get(k) for k in ("turns", "p50_ms", "p95_ms", "max_ms")])
+    return _table(["REST latency", "turns", "p50 ms", "p95 ms", "max ms"], rows)
+
+
+def _target_rows(results: Dict[str, Any]) -> List[str]:
+    rows = [[c["name"], c["value"], c["target"], _verdict(c["pass"])] for c in results.get("targets", [])]
+    return _table(["measure", "result", "target", ""], rows)
 
 
 def _numbers(data: Dict[str, Any], prefix: str = "") -> Dict[str, float]:
@@ -100,15 +122,12 @@ def _crisis_rows(results: Dict[str, Any]) -> List[str]:
 
 
 def markdown(results: Dict[str, Any]) -> str:
-    """Short Markdown for the README: targets, systems, latency."""
+    """Short Markdown for the README: targets, systems, latency, crisis detector."""
     env = results.get("environment", {})
     cv = results.get("cross_validation")
     head = (f"Benchmark {env.get('date', '')} · {env.get('cpu_count')} CPUs · rasa {env.get('rasa')}"
             + (f" · {cv['folds']}-fold stratified CV" if cv else "")
             + (" · **QUICK MODE (not comparable to targets)**" if results.get("quick") else ""))
-    target_rows = ["| measure | result | target | |", "|---|---|---|---|"]
-    target_rows += [f"| {c['name']} | {_fmt(c['value'])} | {c['target']} | {_verdict(c['pass'])} |"
-                    for c in results.get("targets", [])]
-    parts = [head, "", *target_rows, "", *_system_rows(results), "", *_latency_rows(results)]
+    parts = [head, "", *_target_rows(results), "", *_system_rows(results), "", *_latency_rows(results)]
     crisis = _crisis_rows(results)
     return "\n".join(parts + ([""] + crisis if crisis else [])) + "\n"

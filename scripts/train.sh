@@ -8,6 +8,6 @@ if [ -f models/current.tar.gz ] && [ "$(cat models/.data-hash 2>/dev/null)" = "$
   echo "Model is up to date (models/current.tar.gz)."
   exit 0
 fi
-echo "Training the model (about a minute)..."
+echo "Training the model (3–5 minutes on 2 cores; later runs reuse .rasa/cache)..."
 .venv/bin/rasa train --data nlu/data --config config.yml --domain domain.yml --out models --fixed-model-name current --quiet
 echo "$hash" > models/.data-hash

@@ -91,6 +91,13 @@ def test_ask_payload_has_choices_matching_the_buttons(chat):
         assert ask["choices"] == [{"title": b["title"], "payload": b["payload"]} for b in buttons]
 
 
+@pytest.mark.parametrize("message", ["はじめまして。46歳です", "こんばんは、家賃が払えなくて困ってます"])
+def test_greeting_with_facts_starts_screening(chat, message):
+    turn = chat.say(message)
+    assert asked(turn), "the screening starts right away"
+    assert any(v is not None for k, v in chat.slots().items() if k in ("age", "housing"))
+
+
 def test_side_question_is_answered_and_the_same_question_comes_back(chat):
     first = asked(chat.say("派遣の仕事が切れてしまいました"))
     turn = chat.say("ところで、相談ってお金かかりますか？")

@@ -4,13 +4,12 @@ from __future__ import annotations
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import AllSlotsReset, FollowupAction, SlotSet
+from rasa_sdk.events import AllSlotsReset, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot import language
-from bot.actions.screening import start_intake
+from bot.actions.screening import carries_facts, screen_from_here
 from bot.actions.support import profile, say
-from bot.extraction import extract
 from bot.intake import FAQ_INTENTS
 from bot.screening import next_field
 
@@ -37,6 +36,10 @@ class ActionGreet(Action):
                 buttons=[{"title": "続きから", "payload": "/resume"}, {"title": "最初から", "payload": "/start_over"}])
             return []
         city = (await profile()).municipality.name
+        if carries_facts(tracker):  # 「こんばんは、家賃が払えなくて…」: greet, then listen
+            say(dispatcher, tracker, f"こんにちは。{city}の「くらし・しごと相談」チャットです。",
+                f"こんにちは。{city} の そうだん チャット です。")
+            return await screen_from_here(dispatcher, tracker)
         say(dispatcher, tracker,
             f"こんにちは。{city}の「くらし・しごと相談」チャットです。夜間や休日も受け付けています。"
             "相談は無料で、秘密は守られます。\nどんなことでお困りですか？ご自分の言葉で、自由に書いてください。",
@@ -123,10 +126,9 @@ class ActionFallback(Action):
         return "action_fallback"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        text = tracker.latest_message.get("text") or ""
-        if not tracker.active_loop_name and not text.startswith("/") and extract(text).fields:
+        if carries_facts(tracker):
             # Not classified, but it tells us about the resident's situation: listen and go on.
-            return await start_intake(dispatcher, tracker) + [SlotSet("fallback_count", 0), FollowupAction("intake_form")]
+            return await screen_from_here(dispatcher, tracker)
         count = int(tracker.get_slot("fallback_count") or 0) + 1
         if count >= 2:
             say(dispatcher, tracker,

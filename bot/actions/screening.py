@@ -10,10 +10,11 @@ from datetime import datetime, timezone
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.support import profile, say, slot_events
+from bot.extraction import extract
 from bot.intake import PROBLEM_INTENTS, absorb, empathy
 from bot.screening import next_field, plan
 
@@ -73,6 +74,20 @@ async def start_intake(dispatcher: CollectingDispatcher, tracker: Tracker) -> Li
     if first_time:
         events.append(SlotSet("first_seen", datetime.now(timezone.utc).isoformat()))
     return events
+
+
+def carries_facts(tracker: Tracker) -> bool:
+    """Outside the screening, does this typed message tell us about the resident's situation?"""
+    text = tracker.latest_message.get("text") or ""
+    if tracker.active_loop_name or text.startswith("/"):
+        return False
+    found = extract(text)
+    return bool(found.fields or found.concerns)
+
+
+async def screen_from_here(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
+    """Start the screening with this message, whatever intent the classifier gave it."""
+    return await start_intake(dispatcher, tracker) + [SlotSet("fallback_count", 0), FollowupAction("intake_form")]
 
 
 class ActionStartIntake(Action):

@@ -168,6 +168,8 @@ def _coerce(name: Optional[str], value: Any) -> Any:
 
 def _language_updates(text: str, intent: str, parse: Mapping[str, Any], slots: Mapping[str, Any], turn: Turn) -> None:
     """Switch to やさしい日本語 and flag an interpreter when the resident's Japanese is limited."""
+    if text.startswith("/"):
+        return  # a quick-reply payload says nothing about the resident's language
     detected = (parse.get("safety") or {}).get("language") or language.detect(text)
     if intent == "non_japanese" or (detected and detected != "ja"):
         if detected and detected != "ja":

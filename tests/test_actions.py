@@ -168,3 +168,11 @@ async def test_handoff_store_on_postgresql():
                               reason="suicidal", callback_after=None, summary={"age": 30})
     assert again.ticket == row.ticket and again.urgency == "emergency"
     await engine.dispose()
+
+
+async def test_quick_reply_payload_does_not_switch_language(domain):
+    t = tracker('/inform{"consulting_for": "family_member"}', "inform", {"requested_slot": "consulting_for"},
+                entities=[{"entity": "consulting_for", "value": "family_member"}])
+    got = slot_sets(await ValidateIntakeForm().run(CollectingDispatcher(), t, domain))
+    assert got["consulting_for"] == "family_member"
+    assert "easy_ja" not in got and "language" not in got

@@ -20,6 +20,7 @@ from bot.fields import (
     DECLINED,
     INTEGER_FIELDS,
     LABELS,
+    TEXT_FIELDS,
     UNKNOWN,
     is_answered,
 )
@@ -52,6 +53,8 @@ PROBLEM_INTENTS = {
     "single_parent": "single_parent",
     "language_help": "language",
 }
+#: Messages that are never the answer to a free-text question, whatever the question was.
+_NOT_FREE_TEXT = frozenset(FAQ_INTENTS) | RULE_INTENTS | {"greet", "thank", "out_of_scope", "non_japanese", "affirm"}
 _EMPATHY = {
     "job_loss": "お仕事のこと、ご不安ですよね。",
     "housing": "住まいのこと、心配ですよね。",
@@ -85,7 +88,8 @@ def absorb(parse: Mapping[str, Any], slots: Mapping[str, Any], profile: Profile)
     fields = _fields_from_message(text, intent, parse.get("entities") or [], asking, slots)
     concerns = set(slots.get("concerns") or [])
     concerns |= fields.pop("__concerns__", set())
-    if intent in PROBLEM_INTENTS:
+    if intent in PROBLEM_INTENTS and not (asking and asking in fields):
+        # 「ひとり暮らしです」 answering the household question is not a single-parent concern.
         concerns.add(PROBLEM_INTENTS[intent])
     _language_updates(text, intent, parse, slots, turn)
 
@@ -129,10 +133,14 @@ def _fields_from_message(
         if asking and not out:
             out.update(_meta_answer(intent, asking))
         return out
-    if intent in ("dont_know", "decline_answer") and asking:
-        return _meta_answer(intent, asking)
     result = extract(text, asking=asking, known=slots)
     out = {k: v for k, v in result.fields.items() if k in ASKABLE and v is not None}
+    if asking and asking not in out and intent in ("dont_know", "decline_answer"):
+        out.update(_meta_answer(intent, asking))  # what the words say beats the classifier
+    if asking in TEXT_FIELDS and intent in _NOT_FREE_TEXT:
+        out.pop(asking, None)  # 「相談ってお金かかりますか？」 is a question, not a job history
+    elif asking in TEXT_FIELDS and intent == "deny":
+        out[asking] = "none" if asking == "contact" else "なし"
     out["__concerns__"] = set(result.concerns)
     return out
 

@@ -176,3 +176,29 @@ async def test_quick_reply_payload_does_not_switch_language(domain):
     got = slot_sets(await ValidateIntakeForm().run(CollectingDispatcher(), t, domain))
     assert got["consulting_for"] == "family_member"
     assert "easy_ja" not in got and "language" not in got
+
+
+@pytest.mark.parametrize("text, intent", [("相談ってお金かかりますか？", "ask_cost"), ("ありがとうございます", "thank"),
+                                          ("こんにちは", "greet")])
+async def test_free_text_question_does_not_swallow_other_messages(domain, text, intent):
+    t = tracker(text, intent, {"consulting_for": "self", "requested_slot": "job_history"})
+    assert "job_history" not in slot_sets(await ValidateIntakeForm().run(CollectingDispatcher(), t, domain))
+
+
+async def test_free_text_answer_and_no(domain):
+    t = tracker("工場で5年、派遣で働いていました", "inform", {"requested_slot": "job_history"})
+    assert slot_sets(await ValidateIntakeForm().run(CollectingDispatcher(), t, domain))["job_history"].startswith("工場で5年")
+    t = tracker("いいえ", "deny", {"requested_slot": "health_notes"})
+    assert slot_sets(await ValidateIntakeForm().run(CollectingDispatcher(), t, domain))["health_notes"] == "なし"
+
+
+@pytest.mark.parametrize("text, wrong_intent, field, value", [
+    ("収入はゼロです", "decline_answer", "monthly_income", 0),
+    ("元気です", "decline_answer", "health", "good"),
+    ("ひとり暮らしです", "single_parent", "household", "alone"),
+])
+async def test_the_words_beat_a_misclassified_intent(domain, text, wrong_intent, field, value):
+    t = tracker(text, wrong_intent, {"consulting_for": "self", "requested_slot": field})
+    got = slot_sets(await ValidateIntakeForm().run(CollectingDispatcher(), t, domain))
+    assert got[field] == value
+    assert "single_parent" not in (got.get("concerns") or [])

@@ -39,6 +39,7 @@ def child_env(**extra: str) -> Dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in BENCH_ONLY_ENV}
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     env.setdefault("PYTHONWARNINGS", "ignore")
+    env.setdefault("RASA_TELEMETRY_ENABLED", "false")
     return {**env, **extra}
 
 

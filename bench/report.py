@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import operator
+from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 OURS, CHAR_DIET, TFIDF = "ours", "char_ngram_diet", "tfidf_logreg"
@@ -131,3 +132,17 @@ def markdown(results: Dict[str, Any]) -> str:
     parts = [head, "", *_target_rows(results), "", *_system_rows(results), "", *_latency_rows(results)]
     crisis = _crisis_rows(results)
     return "\n".join(parts + ([""] + crisis if crisis else [])) + "\n"
+
+
+README_START, README_END = "<!-- BENCH:START -->", "<!-- BENCH:END -->"
+
+
+def paste_into_readme(md: str, readme: Path) -> bool:
+    """Replace the README's benchmark block with ``md`` (a full run only: quick figures are not targets)."""
+    text = readme.read_text(encoding="utf-8")
+    if README_START not in text or README_END not in text:
+        return False
+    head, rest = text.split(README_START, 1)
+    tail = rest.split(README_END, 1)[1]
+    readme.write_text(f"{head}{README_START}\n{md}{README_END}{tail}", encoding="utf-8")
+    return True

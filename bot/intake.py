@@ -9,7 +9,7 @@ person, stop, restart). The Rasa adapters in ``bot/actions`` only translate this
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional, Set, Tuple
 
 from bot import language
 from bot.extraction import extract
@@ -85,9 +85,8 @@ def absorb(parse: Mapping[str, Any], slots: Mapping[str, Any], profile: Profile)
     asking = slots.get("requested_slot")
     turn = Turn()
 
-    fields = _fields_from_message(text, intent, parse.get("entities") or [], asking, slots)
-    concerns = set(slots.get("concerns") or [])
-    concerns |= fields.pop("__concerns__", set())
+    fields, noticed = _fields_from_message(text, intent, parse.get("entities") or [], asking, slots)
+    concerns = set(slots.get("concerns") or []) | noticed
     if intent in PROBLEM_INTENTS and not (asking and asking in fields):
         # 「ひとり暮らしです」 answering the household question is not a single-parent concern.
         concerns.add(PROBLEM_INTENTS[intent])
@@ -121,8 +120,8 @@ def absorb(parse: Mapping[str, Any], slots: Mapping[str, Any], profile: Profile)
 
 def _fields_from_message(
     text: str, intent: str, entities: List[Mapping[str, Any]], asking: Optional[str], slots: Mapping[str, Any]
-) -> Dict[str, Any]:
-    """Fields answered by a typed message or a quick-reply payload."""
+) -> Tuple[Dict[str, Any], Set[str]]:
+    """Fields answered by a typed message or a quick-reply payload, and the concerns it shows."""
     if text.startswith("/"):
         # Quick reply: `/inform{"housing": "renting"}`, `/dont_know`, `/affirm` ...
         out: Dict[str, Any] = {}
@@ -132,7 +131,7 @@ def _fields_from_message(
                 out[name] = value
         if asking and not out:
             out.update(_meta_answer(intent, asking))
-        return out
+        return out, set()
     result = extract(text, asking=asking, known=slots)
     out = {k: v for k, v in result.fields.items() if k in ASKABLE and v is not None}
     if asking and asking not in out and intent in ("dont_know", "decline_answer"):
@@ -141,8 +140,7 @@ def _fields_from_message(
         out.pop(asking, None)  # 「相談ってお金かかりますか？」 is a question, not a job history
     elif asking in TEXT_FIELDS and intent == "deny":
         out[asking] = "none" if asking == "contact" else "なし"
-    out["__concerns__"] = set(result.concerns)
-    return out
+    return out, set(result.concerns)
 
 
 def _meta_answer(intent: str, asking: str) -> Dict[str, Any]:

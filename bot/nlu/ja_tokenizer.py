@@ -10,10 +10,7 @@ import unicodedata
 from typing import Any, Dict, List, Text
 
 import spacy
-from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.tokenizers.tokenizer import Token, Tokenizer
 from rasa.shared.nlu.training_data.message import Message
 
@@ -49,16 +46,6 @@ class JaSudachiTokenizer(Tokenizer):
         super().__init__(config)
         self._nlp = spacy.blank("ja", config={"nlp": {"tokenizer": {"split_mode": config["split_mode"]}}})
         self._max_chars = int(config["max_chars"])
-
-    @classmethod
-    def create(
-        cls,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> JaSudachiTokenizer:
-        return cls(config)
 
     def tokenize(self, message: Message, attribute: Text) -> List[Token]:
         text = message.get(attribute) or ""

@@ -1,8 +1,8 @@
 """Per-turn latency through the REST channel: scripted intake conversations, one or many at a time.
 
 A conversation opens with a realistic first message, then answers each ``ask`` payload with its
-first quick reply (or a typed answer for free-text / number questions) until the ``referral``
-payload arrives. Each POST /webhooks/rest/webhook is timed from send to complete JSON reply.
+first quick reply (or a typed answer for free-text / number questions; the first button when a
+reply offers buttons but asks nothing) until the ``referral`` payload arrives. Each POST /webhooks/rest/webhook is timed from send to complete JSON reply.
 """
 from __future__ import annotations
 
@@ -48,12 +48,14 @@ def _payloads(reply: List[Dict[str, Any]], kind: str) -> List[Dict[str, Any]]:
 
 
 def next_answer(reply: List[Dict[str, Any]]) -> Optional[str]:
-    """What the resident says next: first quick reply, else a typed answer; None when nothing is asked."""
+    """What the resident says next: the ask's first quick reply, else a typed answer; without an ask
+    (the welcome offers topic buttons), the first button; None when there is nothing to answer."""
     asks = _payloads(reply, "ask")
-    if not asks:
-        return None
-    ask = asks[0]
-    return ask["choices"][0]["payload"] if ask.get("choices") else TYPED.get(ask.get("field"), "わからない")
+    if asks:
+        ask = asks[0]
+        return ask["choices"][0]["payload"] if ask.get("choices") else TYPED.get(ask.get("field"), "わからない")
+    buttons = [b for m in reply for b in m.get("buttons") or []]
+    return buttons[0]["payload"] if buttons else None
 
 
 async def _say(session: aiohttp.ClientSession, url: str, sender: str, text: str) -> tuple:
@@ -83,7 +85,7 @@ async def converse(session: aiohttp.ClientSession, base: str, first: str, slow_m
             return conv
         text = next_answer(reply)
         if text is None:
-            conv.outcome = "stalled: reply had neither ask nor referral"
+            conv.outcome = "stalled: reply had no ask, button or referral"
             return conv
     conv.outcome = "turn limit"
     return conv

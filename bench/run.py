@@ -286,7 +286,7 @@ def main(argv: List[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         results = collect(args, Path(tmp))
     md = write(results, args.out)
-    if not args.quick and not results["errors"]:
+    if not args.quick and not results["errors"] and set(args.phases) == set(PHASES):  # complete runs only
         report.paste_into_readme(md, procs.ROOT / "README.md")
     print(md)
     log(f"wrote {args.out / 'bench.json'}" + (f"; phases with errors: {sorted(results['errors'])}" if results["errors"] else ""))

@@ -188,11 +188,16 @@ def _language_updates(text: str, intent: str, parse: Mapping[str, Any], slots: M
 
 
 def _provenance(previous: Any, changed: Mapping[str, Any], asking: Optional[str], text: str) -> Dict[str, str]:
-    """Staff see whether a field was answered directly or inferred from free talk."""
+    """Staff see how each field was answered: a quick reply, typed to the question, or inferred.
+
+    Numbers count as typed wherever they appear: 「46歳です」 states the age in the resident's words.
+    """
     out = dict(previous or {})
     for name in changed:
-        direct = text.startswith("/") or name == asking or name in INTEGER_FIELDS
-        out[name] = "resident" if direct else "inferred"
+        if text.startswith("/"):
+            out[name] = "button"
+        else:
+            out[name] = "typed" if name == asking or name in INTEGER_FIELDS else "inferred"
     return out
 
 

@@ -11,7 +11,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.asking import ask_payload
-from bot.actions.handoff import ActionHandoff, ActionSafetyResponse
+from bot.actions.handoff import ActionHandback, ActionHandoff, ActionSafetyResponse, ActionStaffMessage
 from bot.actions.referral import ActionRoute
 from bot.actions.screening import ActionStartIntake, ValidateIntakeForm
 from bot.db import engine as db_engine
@@ -67,13 +67,15 @@ async def test_validation_fills_every_field_and_asks_the_next_missing_one(domain
     got = slot_sets(events)
     assert (got["age"], got["children"], got["months_without_work"], got["employment_status"]) == (46, 3, 17, "unemployed")
     assert got["requested_slot"] not in {"age", "children", "months_without_work", "employment_status"}
-    assert got["answered_by"]["age"] == "resident"
+    assert got["answered_by"]["age"] == "typed"
+    assert got["answered_by"]["employment_status"] == "inferred"  # said in passing, not asked
 
 
 async def test_quick_reply_payload_and_non_answers(domain):
     t = tracker('/inform{"housing": "renting"}', "inform", {"requested_slot": "housing"},
                 entities=[{"entity": "housing", "value": "renting"}])
-    assert slot_sets(await ValidateIntakeForm().run(CollectingDispatcher(), t, domain))["housing"] == "renting"
+    got = slot_sets(await ValidateIntakeForm().run(CollectingDispatcher(), t, domain))
+    assert (got["housing"], got["answered_by"]["housing"]) == ("renting", "button")
     t = tracker("/decline_answer", "decline_answer", {"requested_slot": "monthly_income"})
     assert slot_sets(await ValidateIntakeForm().run(CollectingDispatcher(), t, domain))["monthly_income"] == "declined"
     t = tracker("よくわからないです", "dont_know", {"requested_slot": "public_assistance"})
@@ -145,7 +147,8 @@ async def test_emergency_sends_contacts_and_records_a_ticket(domain):
     got = slot_sets(events)
     assert got["crisis"] == "emergency" and got["age"] == 46
     (row,) = await tickets_for(db_engine.get_engine(), "resident-crisis")
-    assert row.ticket == handoff["ticket"] and row.urgency == "emergency" and row.summary["age"] == 46
+    assert row.ticket == handoff["ticket"] and row.urgency == "emergency" and row.summary["fields"]["age"] == 46
+    assert row.summary["sources"]["age"] == "typed" and row.summary["urgency"] == "emergency"
 
 
 async def test_request_for_person_reuses_the_open_ticket(domain):
@@ -154,6 +157,46 @@ async def test_request_for_person_reuses_the_open_ticket(domain):
     await ActionHandoff().run(second, tracker("まだですか", "request_human", form=None, sender="resident-2"), domain)
     assert customs(first, "handoff")[0]["ticket"] == customs(second, "handoff")[0]["ticket"]
     assert len(await tickets_for(db_engine.get_engine(), "resident-2")) == 1
+
+
+async def test_request_in_office_hours_is_live_and_pauses_the_bot(domain, monkeypatch):
+    monkeypatch.setenv("INTAKE_NOW", "2026-11-24T10:00:00+09:00")  # a Tuesday morning
+    d = CollectingDispatcher()
+    events = await ActionHandoff().run(d, tracker("人と話したい", "request_human", sender="resident-live"), domain)
+    (payload,) = customs(d, "handoff")
+    assert payload["mode"] == "live"
+    kinds = [e["event"] for e in events]
+    assert kinds[-1] == "pause" and "active_loop" in kinds  # the form is left before pausing
+    assert slot_sets(events)["handoff_live"] is True
+
+
+async def test_request_at_night_on_a_holiday_is_a_callback_with_the_next_opening(domain, monkeypatch):
+    monkeypatch.setenv("INTAKE_NOW", "2026-11-23T23:00:00+09:00")  # 勤労感謝の日, 23:00
+    d = CollectingDispatcher()
+    events = await ActionHandoff().run(d, tracker("人と話したい", "request_human", sender="resident-night"), domain)
+    (payload,) = customs(d, "handoff")
+    assert payload["mode"] == "callback" and "pause" not in [e["event"] for e in events]
+    assert "11月24日(火) 8:45" in d.messages[0]["text"]
+    (row,) = await tickets_for(db_engine.get_engine(), "resident-night")
+    assert row.mode == "callback" and row.callback_after.isoformat().startswith("2026-11-2")
+
+
+async def test_staff_message_is_delivered_marked_as_a_person_and_cleared(domain):
+    d = CollectingDispatcher()
+    events = await ActionStaffMessage().run(d, tracker("", "", {"staff_message": "支援員の山田です。お話を聞かせてください。"}), domain)
+    assert d.messages[0]["text"] == "支援員の山田です。お話を聞かせてください。"
+    assert d.messages[0]["custom"] == {"type": "staff_message", "name": "支援員"}
+    assert slot_sets(events) == {"staff_message": None}
+    empty = CollectingDispatcher()
+    await ActionStaffMessage().run(empty, tracker("", "", {"staff_message": "  "}), domain)
+    assert empty.messages == []
+
+
+async def test_handback_offers_to_go_on(domain):
+    d = CollectingDispatcher()
+    events = await ActionHandback().run(d, tracker("", "", {"handoff_live": True}, form=None), domain)
+    assert slot_sets(events) == {"handoff_live": False}
+    assert "/resume" in [b["payload"] for b in d.messages[0]["buttons"]]
 
 
 @pytest.mark.postgres

@@ -1,25 +1,27 @@
 """Safety first: crisis contacts in the same turn, and a person (live or by call-back).
 
 In danger the resident is connected to people before any question (domain.md §Urgency). The
-ticket is recorded so staff can pick it up; the staff console is a separate piece of work.
+ticket is recorded so staff can pick it up in the console. A live handoff pauses the bot
+(Rasa's ``ConversationPaused``): the resident's messages are still recorded and shown to staff,
+and staff messages reach the resident through :class:`ActionStaffMessage`, which the console runs
+with ``POST /conversations/{id}/execute?output_channel=latest``; :class:`ActionHandback` ends it.
 """
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
 from typing import Any, Dict, List, Optional, Sequence, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import ActiveLoop, ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot import officehours
+from bot import clock, officehours
 from bot.actions.support import channel_of, profile, say, slot_events
 from bot.db.engine import get_engine
 from bot.db.handoffs import new_code, open_ticket
-from bot.fields import ALL_FIELDS
 from bot.intake import absorb
 from bot.profile import Contact, Profile
+from bot.summary import intake_summary
 
 log = logging.getLogger(__name__)
 _RANK = {None: 0, "normal": 0, "urgent": 1, "emergency": 2}
@@ -38,10 +40,10 @@ async def open_handoff(
     slots: Dict[str, Any],
 ) -> List[Dict[str, Any]]:
     """Record a ticket, tell the resident who will contact them and when, send the payload."""
-    now = datetime.now(timezone.utc)
+    now = clock.now()
     live = officehours.is_open(now, prof)
     callback_at = None if live else officehours.next_opening(now, prof)
-    summary = {k: slots.get(k) for k in ALL_FIELDS if slots.get(k) is not None}
+    summary = intake_summary(slots, urgency=urgency)
     try:
         row = await open_ticket(
             get_engine(), sender_id=tracker.sender_id, channel=channel_of(tracker), urgency=urgency,
@@ -52,10 +54,13 @@ async def open_handoff(
         log.exception("handoff ticket could not be stored (urgency=%s reason=%s)", urgency, reason)
         ticket = new_code()
     contacts = list(prof.crisis_contacts if urgency == "emergency" else prof.urgent_contacts if urgency == "urgent" else ())
+    desk = prof.destinations["human_staff"]
     if live:
         say(dispatcher, tracker,
-            f"担当の職員におつなぎします。このままお待ちください。受付番号は {ticket} です。",
-            f"しょくいん に つなぎます。まって いて ください。ばんごう は {ticket} です。")
+            f"担当の職員におつなぎします。このチャットのままお待ちください。受付番号は {ticket} です。"
+            f"10分たっても返事がないときは、{desk.phone} にお電話ください。",
+            f"しょくいん に つなぎます。この まま まって いて ください。ばんごう は {ticket} です。"
+            f"10ぷん まっても へんじ が ない とき は {desk.phone} に でんわ して ください。")
     else:
         when = officehours.format_local(callback_at, prof)
         has_contact = slots.get("contact") not in (None, "none", "unknown", "declined")
@@ -68,7 +73,11 @@ async def open_handoff(
         "type": "handoff", "urgency": urgency, "mode": "live" if live else "callback", "ticket": ticket,
         "contacts": _contacts(contacts),
     })
-    return [SlotSet("handoff_ticket", ticket)]
+    events: List[Dict[str, Any]] = [SlotSet("handoff_ticket", ticket)]
+    if live:
+        # Leave the form first: after the hand-back, 「続きから」 re-enters it where it stopped.
+        events += [ActiveLoop(None), SlotSet("requested_slot", None), SlotSet("handoff_live", True), ConversationPaused()]
+    return events
 
 
 def _contact_lines(contacts: Sequence[Contact]) -> str:
@@ -106,7 +115,7 @@ class ActionSafetyResponse(Action):
                 f"\n{_contact_lines(prof.urgent_contacts)}")
         events = slot_events(turn.updates) + [SlotSet("crisis", crisis)]
         events += await open_handoff(dispatcher, tracker, prof, urgency=crisis, reason=",".join(signals) or intent, slots=slots)
-        if level == "urgent":
+        if level == "urgent" and not any(e.get("event") == "pause" for e in events):
             say(dispatcher, tracker,
                 "落ち着いたら、状況をもう少し教えてください。窓口の準備が早くなります。",
                 "できれば、もうすこし おしえて ください。",
@@ -125,3 +134,30 @@ class ActionHandoff(Action):
         slots = dict(tracker.slots)
         urgency = higher(slots.get("crisis"), (slots.get("referral") or {}).get("urgency")) or "normal"
         return await open_handoff(dispatcher, tracker, prof, urgency=urgency, reason="requested", slots=slots)
+
+
+class ActionStaffMessage(Action):
+    """Delivers what a staff member typed in the console, marked as coming from a person."""
+
+    def name(self) -> Text:
+        return "action_staff_message"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        text = (tracker.get_slot("staff_message") or "").strip()
+        if text:
+            dispatcher.utter_message(text=text, json_message={"type": "staff_message", "name": "支援員"})
+        return [SlotSet("staff_message", None)]
+
+
+class ActionHandback(Action):
+    """Staff end the live chat; the bot is back and offers to go on, without re-asking anything."""
+
+    def name(self) -> Text:
+        return "action_handback"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        say(dispatcher, tracker,
+            "支援員との会話は終わりました。ここからは、またチャットでお手伝いします。",
+            "しえんいん との はなし は おわりました。また チャット で てつだいます。",
+            buttons=[{"title": "相談の続き", "payload": "/resume"}, {"title": "今日はここまで", "payload": "/stop"}])
+        return [SlotSet("handoff_live", False)]

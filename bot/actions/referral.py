@@ -1,14 +1,13 @@
 """The referral: where to go, why, and what the resident can do next."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot import officehours
+from bot import clock, officehours
 from bot.actions.handoff import open_handoff
 from bot.actions.support import profile, say
 from bot.routing import route
@@ -43,6 +42,8 @@ class ActionRoute(Action):
         urgency = decision.urgency
         if urgency in ("urgent", "emergency") and not slots.get("handoff_ticket"):
             events += await open_handoff(dispatcher, tracker, prof, urgency=urgency, reason="routing", slots=slots)
+        if any(e.get("event") == "pause" for e in events):
+            return events  # a person takes over now; no menu under their first message
         say(dispatcher, tracker, "どれを選んでも大丈夫です。このあと、どうしますか？", "つぎ は どう しますか？",
             buttons=NEXT_STEPS)
         return events
@@ -62,7 +63,7 @@ class ActionShowOffices(Action):
         for code in codes:
             d = prof.destinations[code]
             dispatcher.utter_message(text=f"【{d.name}】\n住所：{d.address}\n電話：{d.phone}\n受付：{d.hours}")
-        now = datetime.now(timezone.utc)
+        now = clock.now()
         if officehours.is_open(now, prof):
             say(dispatcher, tracker, "今は受付時間内です。お電話でもご相談いただけます。", "いま は でんわ できます。")
         else:

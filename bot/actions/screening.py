@@ -6,13 +6,13 @@ reject the turn, so the rules in ``nlu/data/rules.yml`` answer instead.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot import clock
 from bot.actions.support import profile, say, slot_events
 from bot.extraction import extract
 from bot.intake import PROBLEM_INTENTS, absorb, empathy
@@ -72,7 +72,7 @@ async def start_intake(dispatcher: CollectingDispatcher, tracker: Tracker) -> Li
         )
     events, _, _ = await absorb_latest(dispatcher, tracker)
     if first_time:
-        events.append(SlotSet("first_seen", datetime.now(timezone.utc).isoformat()))
+        events.append(SlotSet("first_seen", clock.now().isoformat()))
     return events
 
 

@@ -164,7 +164,8 @@ def _tail(log: Path, chars: int = 3000) -> str:
 
 
 @contextmanager
-def rest_stack(model: Path, tmp: Path, timeout: float = 300) -> Iterator[Dict[str, object]]:
+def rest_stack(model: Path, tmp: Path, timeout: float = 300, *, extra_credentials: str = "",
+               env: Optional[Dict[str, str]] = None) -> Iterator[Dict[str, object]]:
     """``rasa run`` + ``rasa run actions`` on free ports, SQLite tracker store and DATABASE_URL in ``tmp``.
 
     Yields ``{"url": rest base url, "pids": {"rasa": pid, "actions": pid}, "logs": [...]}``.
@@ -175,13 +176,17 @@ def rest_stack(model: Path, tmp: Path, timeout: float = 300) -> Iterator[Dict[st
         f'action_endpoint:\n  url: "http://127.0.0.1:{a_port}/webhook"\n'
         f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{tmp / "trackers.db"}"\n'
     )
-    env = child_env(DATABASE_URL=f"sqlite:///{tmp / 'intake.db'}")
+    credentials = ROOT / "credentials.yml"
+    if extra_credentials:  # e.g. Rasa's callback channel, so a test can receive pushed messages
+        credentials = tmp / "credentials.yml"
+        credentials.write_text((ROOT / "credentials.yml").read_text() + "\n" + extra_credentials)
+    env = child_env(DATABASE_URL=f"sqlite:///{tmp / 'intake.db'}", **(env or {}))
     logs = {"actions": tmp / "actions.log", "rasa": tmp / "rasa.log"}
     procs = {
         "actions": spawn([str(BIN / "rasa"), "run", "actions", "--actions", "bot.actions", "--port", str(a_port)],
                          logs["actions"], env),
         "rasa": spawn([str(BIN / "rasa"), "run", "--enable-api", "--port", str(r_port), "--model", str(model),
-                       "--endpoints", str(endpoints), "--credentials", str(ROOT / "credentials.yml")],
+                       "--endpoints", str(endpoints), "--credentials", str(credentials)],
                       logs["rasa"], env),
     }
     try:

@@ -196,6 +196,7 @@ async def test_handback_offers_to_go_on(domain):
     d = CollectingDispatcher()
     events = await ActionHandback().run(d, tracker("", "", {"handoff_live": True}, form=None), domain)
     assert slot_sets(events) == {"handoff_live": False}
+    assert events[-1]["event"] == "action" and events[-1]["name"] == "action_listen"
     assert "/resume" in [b["payload"] for b in d.messages[0]["buttons"]]
 
 

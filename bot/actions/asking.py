@@ -14,11 +14,23 @@ from bot.fields import CHOICES, INPUT_KIND, LABELS
 from bot.screening import ASKABLE, progress
 
 
+def question(field: str, domain: Dict[Text, Any], *, easy: bool = False) -> Dict[str, Any]:
+    """The ``utter_ask_<field>`` variant to say: the やさしい日本語 one when the resident needs it.
+
+    Uttered as plain text and buttons rather than by response name, because Rasa's template
+    interpolation would try to fill the ``{...}`` of every button payload and log the slots.
+    """
+    variants = domain.get("responses", {}).get(f"utter_ask_{field}", [])
+    default = next((v for v in variants if not v.get("condition")), variants[0] if variants else {})
+    if easy:
+        return next((v for v in variants if v.get("condition")), default)
+    return default
+
+
 def ask_payload(field: str, domain: Dict[Text, Any]) -> Dict[str, Any]:
     """The protocol ``ask`` payload for ``field``, choices taken from the domain's buttons."""
     payload: Dict[str, Any] = {"type": "ask", "field": field}
-    variants = domain.get("responses", {}).get(f"utter_ask_{field}", [])
-    default = next((v for v in variants if not v.get("condition")), variants[0] if variants else {})
+    default = question(field, domain)
     choices = [{"title": b["title"], "payload": b["payload"]} for b in default.get("buttons", [])]
     if choices:
         payload["choices"] = choices
@@ -44,7 +56,8 @@ class AskFieldAction(Action):
         done, total = progress(tracker.slots)
         if total and done and total - done == 2 and field not in ("consent", "contact"):
             dispatcher.utter_message(text="あと少しです。" if not tracker.get_slot("easy_ja") else "あと すこし です。")
-        dispatcher.utter_message(response=f"utter_ask_{field}")
+        variant = question(field, domain, easy=bool(tracker.get_slot("easy_ja")))
+        dispatcher.utter_message(text=variant.get("text"), buttons=list(variant.get("buttons") or []))
         dispatcher.utter_message(json_message=ask_payload(field, domain))
         return []
 

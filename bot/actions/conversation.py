@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import AllSlotsReset, SlotSet
+from rasa_sdk.events import AllSlotsReset, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot import language
@@ -143,7 +143,8 @@ class ActionFallback(Action):
                 "すみません、うまく読み取れませんでした。困っていることを短い言葉で教えてください。（例：仕事がない、家賃が払えない）",
                 "すみません。わかりません でした。こまって いる こと を みじかく かいて ください。",
                 buttons=TOPICS)
-        return [SlotSet("fallback_count", count)]
+        # Also the core fallback (no rule matched): listen next, never predict this again in a loop.
+        return [SlotSet("fallback_count", count), FollowupAction("action_listen")]
 
 
 class ActionForeignLanguage(Action):

@@ -12,7 +12,7 @@ import logging
 from typing import Any, Dict, List, Optional, Sequence, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActiveLoop, ConversationPaused, SlotSet
+from rasa_sdk.events import ActionExecuted, ActiveLoop, ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot import clock, officehours
@@ -160,4 +160,6 @@ class ActionHandback(Action):
             "支援員との会話は終わりました。ここからは、またチャットでお手伝いします。",
             "しえんいん との はなし は おわりました。また チャット で てつだいます。",
             buttons=[{"title": "相談の続き", "payload": "/resume"}, {"title": "今日はここまで", "payload": "/stop"}])
-        return [SlotSet("handoff_live", False)]
+        # Run through the HTTP API, outside a prediction loop: mark the bot as listening so the
+        # resident's next message is read by the rules as a fresh turn.
+        return [SlotSet("handoff_live", False), ActionExecuted("action_listen")]

@@ -42,9 +42,10 @@ Interpretation rules (what a Japanese speaker means when booking)
   「3日と4日は無理」 excludes both; 「来週の月曜以外」 excludes one date; in 「来週は月曜以外」 the
   topic は keeps 来週 as the wish and excludes Monday only. An excluded time of day becomes the
   other side of the day (「午前は無理」 = from 12:00); an excluded exact time is not represented.
-- Several dates or times are alternatives (「3日か4日」); dates and times are not paired, so
-  「明日の10時か明後日の14時」 also allows 明後日の10時 (the confirmation step shows what was
-  understood).
+- Several dates or times are alternatives (「3日か4日の午後」). Phrases that each name a day and
+  a time (「金曜の夕方か土曜の朝」「明日の10時か明後日の14時」) become ``alternatives``, each with
+  the week said before it (「来週の水曜の午後か、木曜の午前」). Otherwise several times of day are
+  joined into one window spanning them, and an exact time wins over a window.
 """
 from __future__ import annotations
 
@@ -96,6 +97,10 @@ class WhenRequest:
     #: "invalid_date" (「2月30日」「13月1日」「25時」), "vague" (「いつか」: a wish without anything
     #: usable), "unparsed" (no date or time content at all).
     problem: Optional[str] = None
+    #: Day-and-time phrases said as alternatives (「金曜の夕方か土曜の朝」). When given, a slot must
+    #: fit one of them; each carries its own days, times and the exclusions, and the fields above
+    #: are empty except ``excluded_*``, ``asap`` and ``problem`` (None).
+    alternatives: Tuple["WhenRequest", ...] = ()
 
     @property
     def is_open(self) -> bool:
@@ -309,7 +314,8 @@ class _Item:
     day: int = 0  # DAY
     year_shift: int = 0  # YEAR
     bound: Optional[str] = None  # "from" | "to" | "approx"
-    range_to: Optional["_Item"] = None
+    range_to: Optional["_Item"] = None  # TIME: the end of 「10時から12時」
+    is_range: bool = False  # WINDOW made of 「3日から5日」: a trailing まで is part of it
     paren: bool = False  # WEEKDAY written as （木）
     dropped: bool = False
     extra: Dict[str, object] = field(default_factory=dict)
@@ -372,7 +378,7 @@ _LEXICONS: Tuple[Tuple[str, re.Pattern], ...] = (
     (PERIOD, _lex(_PERIOD_WORDS)),
     (SEP, re.compile(
         r"[、。,.!?]|なら|だったら|でしたら|であれば|が(?:いい|良い|よい|よく|良く)|でいい|でよい|大丈夫|ok|おっけー"
-        r"|希望|空いて|あいて|行けます|いけます|可能|お願い|おねがい|けど|けれど|ので|でも|しかし|ただ|都合が(?:いい|良)")),
+        r"|希望|空いて|あいて|行けます|いけます|可能|お願い|おねがい|けど|けれど|でも|しかし|ただ|都合が(?:いい|良)")),
     (VAGUE, re.compile(
         r"いつか|そのうち|未定|わから|分から|わかん|分かん|決まって(?:い)?な|きまって(?:い)?な|考え中|検討中"
         r"|あとで|後で|近いうち|近々|ちかぢか|どこか|どっか|いつ頃|いつごろ|適当|今度|こんど|また")),
@@ -681,12 +687,12 @@ def _merge(items: List[_Item], s: str, today: date) -> List[_Item]:
                 end_date = nxt.date
                 if end_date < it.date:  # 「12/28〜1/5」「25日から3日」: the end is in the next year/month
                     end_date = _after(nxt, it.date)
-                out.append(_Item(WINDOW, it.start, nxt.end, window=(it.date, end_date)))
+                out.append(_Item(WINDOW, it.start, nxt.end, window=(it.date, end_date), is_range=True))
             elif it.kind == WEEKDAY and len(it.weekdays) == 1 and len(nxt.weekdays) == 1:
                 (a,), (b,) = it.weekdays, nxt.weekdays
                 out.append(_Item(WEEKDAY, it.start, nxt.end, weekdays=frozenset((a + k) % 7 for k in range((b - a) % 7 + 1))))
             else:
-                it.range_to = nxt
+                it.range_to, it.is_range = nxt, True
                 it.end = nxt.end
                 out.append(it)
             i += 2
@@ -695,12 +701,11 @@ def _merge(items: List[_Item], s: str, today: date) -> List[_Item]:
         i += 1
 
     # bounds right after an item
-    for it in out:
-        if it.kind not in (DATE, MONTH, WEEK, WINDOW, WEEKDAY, TIME, PERIOD) or it.range_to is not None:
-            if it.range_to is not None:
-                m = _TO_AFTER.match(s, it.end)
-                if m:
-                    it.end = m.end()
+    for i, it in enumerate(out):
+        if it.kind not in (DATE, MONTH, WEEK, WINDOW, WEEKDAY, TIME, PERIOD) or it.is_range:
+            m = _TO_AFTER.match(s, it.end) if it.is_range else None
+            if m:
+                it.end = m.end()
             continue
         for bound, pattern in (("approx", _APPROX_AFTER), ("from", _FROM_AFTER), ("to", _TO_AFTER)):
             if bound == "approx" and it.kind != TIME:
@@ -712,6 +717,14 @@ def _merge(items: List[_Item], s: str, today: date) -> List[_Item]:
                 it.bound = bound
                 it.end = m.end()
                 break
+        prev = out[i - 1] if i else None
+        if it.kind == WEEKDAY and it.bound and len(it.weekdays) == 1 and prev is not None \
+                and prev.kind in (WEEK, MONTH) and _gap(s, prev, it) in ("", "の"):
+            # 「来週の水曜以降」: that Wednesday onwards
+            day = next((x for x in _days(*prev.window) if x.weekday() in it.weekdays), None)
+            if day is not None:
+                it.kind, it.date = DATE, day
+                prev.dropped = True
 
     # 夕方5時: a time of day right before a clock time says which half of the day it is
     for a, b in zip(out, out[1:]):
@@ -778,7 +791,9 @@ class _Wish:
     windows: List[Tuple[date, date]] = field(default_factory=list)
     bounds: List[Tuple[Optional[date], Optional[date]]] = field(default_factory=list)
     weekdays: set = field(default_factory=set)
-    periods: List[Period] = field(default_factory=list)
+    #: Closed time windows said as alternatives (午前, 14時ごろ, 10時から12時) and open bounds
+    #: that narrow them (15時以降, 「午前は無理」).
+    time_alts: List[Tuple[time, time]] = field(default_factory=list)
     time_bounds: List[Tuple[Optional[time], Optional[time]]] = field(default_factory=list)
     at: List[time] = field(default_factory=list)
 
@@ -800,17 +815,17 @@ def _collect(items: Sequence[_Item], today: date) -> _Wish:
             elif it.bound == "to":
                 wish.time_bounds.append((None, p.until))
             else:
-                wish.periods.append(p)
+                wish.time_alts.append((p.start, p.end))
         elif it.kind == TIME:
             t = _clock(it)
             if it.range_to is not None:
-                wish.time_bounds.append((t, _range_end_clock(t, it.range_to)))
+                wish.time_alts.append((t, _range_end_clock(t, it.range_to)))
             elif it.bound == "from":
                 wish.time_bounds.append((t, None))
             elif it.bound == "to":
                 wish.time_bounds.append((None, t))
             elif it.bound == "approx":
-                wish.time_bounds.append((_shift(t, -30), _shift(t, 30)))
+                wish.time_alts.append((_shift(t, -30), _shift(t, 30)))
             else:
                 wish.at.append(t)
     return wish
@@ -822,7 +837,10 @@ def _split_exclusions(items: Sequence[_Item], s: str) -> Tuple[List[_Item], List
     excluded: List[List[_Item]] = []
     flags = set()
     segment: List[_Item] = []
-    for it in items:
+    for k, it in enumerate(items):
+        if it.kind == SEP and s[it.start:it.end] in "、," and 0 < k < len(items) - 1 \
+                and items[k - 1].kind == items[k + 1].kind and items[k - 1].kind in (DATE, WEEKDAY):
+            continue  # 「明日、明後日は無理」: a list, not a new sentence
         if it.kind == SEP:
             positive += segment
             segment = []
@@ -844,17 +862,36 @@ def _split_exclusions(items: Sequence[_Item], s: str) -> Tuple[List[_Item], List
     return positive, excluded, flags
 
 
-def parse_when(text: str, now: datetime) -> WhenRequest:
-    """Read a resident's reply about when they can come; ``now`` must be timezone-aware."""
-    if now.tzinfo is None:
-        raise ValueError("now must be timezone-aware")
-    local_now = now.astimezone(TZ)
+_DAY_KINDS = (DATE, WEEKDAY, WEEK, MONTH, WINDOW)
+_TIME_KINDS = (TIME, PERIOD)
+
+
+def _phrases(positive: Sequence[_Item]) -> List[List[_Item]]:
+    """Day-and-time phrases said as alternatives (「金曜の夕方か土曜の朝」), each with the week or
+    month said before it when it names none itself (「来週の水曜の午後か、木曜の午前」); [] when
+    the reply is not made of such phrases."""
+    phrases: List[List[_Item]] = [[]]
+    for it in positive:
+        if it.kind in _DAY_KINDS and any(x.kind in _TIME_KINDS for x in phrases[-1]):
+            phrases.append([])
+        phrases[-1].append(it)
+    if len(phrases) < 2 or not all(
+            any(x.kind in _DAY_KINDS for x in p) and any(x.kind in _TIME_KINDS for x in p) for p in phrases):
+        return []
+    context: List[_Item] = []
+    for phrase in phrases:
+        own = [x for x in phrase if x.kind in (WEEK, MONTH)]
+        if own:
+            context = own
+        elif context and not any(x.kind in (DATE, WINDOW) for x in phrase):
+            phrase[:0] = context
+    return phrases
+
+
+def _compile(positive: Sequence[_Item], excluded_groups: Sequence[Sequence[_Item]], flags: set,
+             local_now: datetime) -> WhenRequest:
+    """One request from the wished items, the excluded groups and the flags."""
     today = local_now.date()
-    s = normalize_reply(text)
-    if not s.strip():
-        return WhenRequest(problem=UNPARSED)
-    items = _merge(_scan(s, today), s, today)
-    positive, excluded_groups, flags = _split_exclusions(items, s)
     wish = _collect(positive, today)
 
     # exclusions
@@ -870,11 +907,11 @@ def parse_when(text: str, now: datetime) -> WhenRequest:
         excluded_dates.update(ex.dates)
         for lo, hi in ex.bounds:  # 「来週以降は無理」 = before next week
             wish.bounds.append((None, lo - timedelta(days=1)) if lo else (hi + timedelta(days=1), None))
-        for p in ex.periods:  # 「午前は無理」 = from noon; a time of day mid-day is not represented
-            if p.start <= time(8, 0):
-                wish.time_bounds.append((p.end, None))
-            elif p.end >= time(17, 30):
-                wish.time_bounds.append((None, p.start))
+        for lo, hi in ex.time_alts:  # 「午前は無理」 = from noon; a mid-day window is not represented
+            if lo <= time(8, 0):
+                wish.time_bounds.append((hi, None))
+            elif hi >= time(17, 30):
+                wish.time_bounds.append((None, lo))
 
     # weekdays with a short window or with dates become dates
     weekdays = set(wish.weekdays)
@@ -890,9 +927,11 @@ def parse_when(text: str, now: datetime) -> WhenRequest:
     if weekdays and weekdays - excluded_weekdays:  # 「平日は仕事なので土曜」: 土曜 says it all
         weekdays -= excluded_weekdays
         excluded_weekdays = set()
-    if dates and not windows:  # 「明日じゃなくて明後日」
-        excluded_dates &= set(dates)
-        dates = [d for d in dates if d not in excluded_dates]
+    if dates and not windows and not weekdays:  # 「明日じゃなくて明後日」: only the named days matter
+        dates = [d for d in dates if d not in excluded_dates and d.weekday() not in excluded_weekdays]
+        excluded_dates, excluded_weekdays = set(), set()
+        if not dates:  # every named day is also excluded: nothing is left to offer
+            return WhenRequest(problem=VAGUE)
 
     date_from = min((lo for lo, _ in windows), default=None)
     date_to = max((hi for _, hi in windows), default=None)
@@ -902,15 +941,21 @@ def parse_when(text: str, now: datetime) -> WhenRequest:
         if hi is not None:
             date_to = hi if date_to is None else min(date_to, hi)
 
-    # time of day: exact times win; times of day are alternatives, bounds narrow them
+    # time of day: exact times win; alternatives are joined (one window spanning them), bounds
+    # narrow them; when they contradict each other, the bounds alone are kept
     time_from = time_to = None
     at = sorted(set(wish.at))
     if not at:
-        if wish.periods:
-            time_from = min(p.start for p in wish.periods)
-            time_to = max(p.end for p in wish.periods)
+        alts: Tuple[Optional[time], Optional[time]] = (None, None)
+        if wish.time_alts:
+            alts = (min(lo for lo, _ in wish.time_alts), max(hi for _, hi in wish.time_alts))
+        bounds: Tuple[Optional[time], Optional[time]] = (None, None)
         for bound in wish.time_bounds:
-            time_from, time_to = _intersect((time_from, time_to), bound)
+            bounds = _intersect(bounds, bound)
+        for candidate in (_intersect(alts, bounds), bounds, alts):
+            if candidate[0] is None or candidate[1] is None or candidate[0] < candidate[1]:
+                time_from, time_to = candidate
+                break
 
     problem = None
     dates = sorted(set(dates))
@@ -921,8 +966,6 @@ def parse_when(text: str, now: datetime) -> WhenRequest:
         problem = PAST
     elif date_to is not None and date_to < today and not dates:
         problem = PAST
-    elif date_from is not None and date_to is not None and date_from > date_to and not dates:
-        problem = PAST if date_to < today else None
     if problem is None:
         dates = [d for d in dates if d >= today]
         if date_to is not None and date_to < today:
@@ -960,6 +1003,31 @@ def parse_when(text: str, now: datetime) -> WhenRequest:
     return request
 
 
+def parse_when(text: str, now: datetime) -> WhenRequest:
+    """Read a resident's reply about when they can come; ``now`` must be timezone-aware."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    local_now = now.astimezone(TZ)
+    today = local_now.date()
+    s = normalize_reply(text)
+    if not s.strip():
+        return WhenRequest(problem=UNPARSED)
+    items = _merge(_scan(s, today), s, today)
+    positive, excluded_groups, flags = _split_exclusions(items, s)
+    request = _compile(positive, excluded_groups, flags, local_now)
+    phrases = _phrases(positive) if request.problem is None else []
+    if phrases:
+        alternatives = [_compile(p, excluded_groups, flags, local_now) for p in phrases]
+        usable = tuple(dict.fromkeys(a for a in alternatives if a.problem is None))
+        if not usable:
+            return alternatives[0]
+        if len(usable) == 1:
+            return usable[0]
+        request = WhenRequest(excluded_weekdays=request.excluded_weekdays, excluded_dates=request.excluded_dates,
+                              asap=request.asap, alternatives=usable)
+    return request
+
+
 # --------------------------------------------------------------------------- matching
 
 
@@ -970,6 +1038,8 @@ def matches(req: WhenRequest, start: datetime, end: datetime) -> bool:
         raise ValueError("slot times must be timezone-aware")
     if req.problem is not None or end <= start:
         return False
+    if req.alternatives:
+        return any(matches(alt, start, end) for alt in req.alternatives)
     local = start.astimezone(TZ)
     day, weekday = local.date(), local.weekday()
     clock = time(local.hour, local.minute)
@@ -1070,10 +1140,10 @@ def _time_text(req: WhenRequest) -> str:
     return f"{_clock_text(lo)}以降" if lo is not None else f"{_clock_text(hi)}まで"
 
 
-def describe(req: WhenRequest, now: Optional[datetime] = None) -> str:
-    """A short Japanese paraphrase to confirm (「12月1日(火)の午後」「来週（11月30日〜12月6日）、
-    土曜日以外」). With ``now``, weeks are named (来週) and other years shown. "" when nothing
-    was understood; 「いつでも」 for an open request."""
+def _main_text(req: WhenRequest, now: Optional[datetime]) -> str:
+    """Days and time of day, without the exclusions."""
+    if req.alternatives:
+        return "か".join(_main_text(alt, now) for alt in req.alternatives)
     days = [_day_text(d, now) for d in req.dates]
     has_window = req.date_from is not None or req.date_to is not None
     day_part = "か".join(days) if len(days) <= 2 else "、".join(days)
@@ -1086,8 +1156,14 @@ def describe(req: WhenRequest, now: Optional[datetime] = None) -> str:
         day_part = _weekdays_text(req.weekdays)
     if req.asap:
         day_part = f"{day_part}のできるだけ早い日" if day_part else "できるだけ早い日"
-    time_part = _time_text(req)
-    main = "の".join(x for x in (day_part, time_part) if x)
+    return "の".join(x for x in (day_part, _time_text(req)) if x)
+
+
+def describe(req: WhenRequest, now: Optional[datetime] = None) -> str:
+    """A short Japanese paraphrase to confirm (「12月1日(火)の午後」「来週（11月30日〜12月6日）、
+    土曜日以外」). With ``now``, next week is named and far dates get their year. "" when nothing
+    was understood; 「いつでも」 for an open request."""
+    main = _main_text(req, now)
     excluded = [_weekdays_text(req.excluded_weekdays, "と")] if req.excluded_weekdays else []
     for lo, hi in _runs(req.excluded_dates):
         if (hi - lo).days >= 2:

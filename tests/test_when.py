@@ -126,6 +126,19 @@ CASES = [
     ("午前は無理", "mon", dict(time_from=time(12, 0))),
     ("明日じゃなくて明後日", "mon", dict(dates=(d(11, 25),))),
     ("金曜日以外ならいつでも", "mon", dict(excluded_weekdays=(4,))),
+    ("土日は子どもがいるので無理です", "mon", dict(excluded_weekdays=(5, 6))),  # the reason does not end it
+    ("明日、あさっては無理", "mon", dict(excluded_dates=(d(11, 24), d(11, 25)))),  # a list, both excluded
+    ("来週以降は無理", "mon", dict(date_to=d(11, 29))),
+    # --- windows and bounds
+    ("12月1日から12月5日まで", "mon", dict(date_from=d(12, 1), date_to=d(12, 5))),
+    ("来週の水曜以降", "mon", dict(date_from=d(12, 2))),
+    ("来週の後半", "mon", dict(date_from=d(12, 3), date_to=d(12, 6))),
+    ("12月の火曜日", "mon", dict(date_from=d(12, 1), date_to=d(12, 31), weekdays=(1,))),
+    ("毎週火曜", "mon", dict(weekdays=(1,))),
+    ("夕方5時以降", "mon", dict(time_from=time(17, 0))),
+    ("3日か4日の午後", "mon", dict(dates=(d(12, 3), d(12, 4)), **PM)),
+    ("明日の10時か14時", "mon", dict(dates=(d(11, 24),), at=at("10:00", "14:00"))),
+    ("今日の10時か明日の14時", "mon", dict(dates=(d(11, 24),), at=at("14:00"))),  # today's 10:00 is gone
     # --- the year end (Wednesday 12/30)
     ("1月5日", "year_end", dict(dates=(d(1, 5, 2027),))),
     ("12月25日", "year_end", dict(dates=(d(12, 25),), problem=PAST)),
@@ -158,6 +171,26 @@ CASES = [
 @pytest.mark.parametrize("text,now,expected", CASES, ids=[f"{c[1]}:{c[0][:20]}" for c in CASES])
 def test_parse_when(text, now, expected):
     assert parse_when(text, NOWS[now]) == WhenRequest(**expected)
+
+
+def test_paired_phrases_become_alternatives():
+    fri_evening_or_sat_morning = WhenRequest(alternatives=(
+        WhenRequest(weekdays=(4,), **EVENING),
+        WhenRequest(weekdays=(5,), time_from=time(5, 0), time_to=time(10, 0)),
+    ))
+    assert parse_when("金曜の夕方か土曜の朝", MON) == fri_evening_or_sat_morning
+    assert parse_when("明日の10時か明後日の14時", MON) == WhenRequest(alternatives=(
+        WhenRequest(dates=(d(11, 24),), at=at("10:00")),
+        WhenRequest(dates=(d(11, 25),), at=at("14:00")),
+    ))
+    long_reply = "すみません、来週の水曜日の午後2時ごろか、木曜日の午前中だと助かります。土日は子どもがいるので無理です。"
+    # 「土日は無理」 is excluded, and needs no mention once only a Wednesday and a Thursday remain
+    assert parse_when(long_reply, MON) == WhenRequest(alternatives=(
+        WhenRequest(dates=(d(12, 2),), time_from=time(13, 30), time_to=time(14, 30)),
+        WhenRequest(dates=(d(12, 3),), **AM),  # 木曜 of 来週, said once
+    ))
+    assert parse_when("来週の水曜の午後か木曜の午前、ただし3日は無理", MON) == WhenRequest(
+        dates=(d(12, 2),), **PM)
 
 
 def test_enough_cases():
@@ -275,6 +308,21 @@ def test_matches_alternative_dates_and_open_requests():
         assert matches(parse_when(text, MON), *slot(2026, 11, 24, 8, 45))
 
 
+def test_matches_one_of_the_alternatives():
+    req = parse_when("金曜の夕方か土曜の朝", MON)
+    assert matches(req, *slot(2026, 11, 27, 16, 0))
+    assert matches(req, *slot(2026, 11, 28, 9, 0))
+    assert not matches(req, *slot(2026, 11, 27, 9, 0))  # Friday morning was not offered
+    assert not matches(req, *slot(2026, 11, 28, 16, 0))
+
+
+def test_is_open_only_for_any_time():
+    assert parse_when("いつでも", MON).is_open
+    assert parse_when("なるべく早く", MON).is_open
+    assert not parse_when("土曜は無理", MON).is_open
+    assert not parse_when("こんにちは", MON).is_open
+
+
 def test_matches_nothing_for_a_problem():
     for text in ("11月1日", "2月30日", "いつか", "こんにちは"):
         assert not matches(parse_when(text, MON), *slot(2026, 11, 1, 10, 0))
@@ -305,6 +353,8 @@ DESCRIPTIONS = [
     ("12月10日以降の平日", MON, "12月10日(木)以降の平日"),
     ("月曜か水曜", MON, "月曜日か水曜日"),
     ("いつでも", MON, "いつでも"),
+    ("金曜の夕方か土曜の朝", MON, "金曜日の夕方か土曜日の朝"),
+    ("明日の10時か明後日の14時", MON, "11月24日(火)の10時か11月25日(水)の14時"),
     ("1月5日", YEAR_END, "1月5日(火)"),
     ("こんにちは", MON, ""),
 ]

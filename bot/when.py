@@ -216,18 +216,21 @@ _KANJI_DIGITS = {"〇": 0, "零": 0, "一": 1, "二": 2, "三": 3, "四": 4, "�
 _KANJI_NUM = re.compile(r"([〇零一二三四五六七八九十]+)(?=月|日|時|週間|/)|(?<=時)([〇一二三四五六七八九十]+)(?=分)")
 
 
-def _at_boundary(s: str, start: int, end: int) -> bool:
+def _at_boundary(s: str, start: int, end: int, check_next: bool) -> bool:
     before = s[start - 1] if start else ""
     if before and _HIRA.match(before) and before not in _PREV_OK:
         return False
+    if not check_next:
+        return True
     rest = s[end:]
     return not rest or not _HIRA.match(rest[0]) or rest.startswith(_NEXT_OK)
 
 
-def _bounded(fmt: Callable[[re.Match], str]) -> Callable[[re.Match], str]:
-    """A substitution applied only where the match stands as a word of its own."""
+def _bounded(fmt: Callable[[re.Match], str], check_next: bool = False) -> Callable[[re.Match], str]:
+    """A substitution applied only where the match starts a word (and, with ``check_next``, ends
+    one: numbers end in their unit, がつ/にち/じ, so only bare words need the second check)."""
     def sub(m: re.Match) -> str:
-        if not _at_boundary(m.string, m.start(), m.end()):
+        if not _at_boundary(m.string, m.start(), m.end(), check_next):
             return m.group(0)
         return fmt(m)
     return sub
@@ -255,7 +258,7 @@ def normalize_reply(text: str) -> str:
     s = _TAGS.sub(" ", (text or "")[:MAX_INPUT])
     s = fold(s)[:MAX_CHARS]
     s = _LONG_RE.sub(lambda m: _LONG_KANA[m.group(0)], s)
-    s = _SHORT_RE.sub(_bounded(lambda m: _SHORT_KANA[m.group(0)]), s)
+    s = _SHORT_RE.sub(_bounded(lambda m: _SHORT_KANA[m.group(0)], check_next=True), s)
     s = _MONTH_RE.sub(_bounded(lambda m: f"{_MONTH_KANA[m.group(1)]}月"), s)
     s = _DAY_RE.sub(_bounded(lambda m: f"{_DAY_KANA[m.group(0)]}日"), s)
     s = _HOUR_RE.sub(_bounded(lambda m: f"{_HOUR_KANA[m.group(1)]}時"), s)
@@ -318,7 +321,7 @@ class _Item:
     is_range: bool = False  # WINDOW made of 「3日から5日」: a trailing まで is part of it
     paren: bool = False  # WEEKDAY written as （木）
     dropped: bool = False
-    extra: Dict[str, object] = field(default_factory=dict)
+    mod: Optional[str] = None  # MONTH: ja-timex's START/MID/END for 「12月初め」「12月末」
 
 
 _INVALID_PATTERNS = (
@@ -359,17 +362,23 @@ def _lex(words: Iterable[str]) -> re.Pattern:
 
 
 #: Lexicons scanned after ja-timex, in priority order (an earlier match takes the characters).
+_NEGATIVE = r"(?:無理|だめ|駄目|ng|行けな|いけな|来れな|来られな|厳し|難し|都合が?(?:悪|わる|つかな)|ちょっと)"
 _LEXICONS: Tuple[Tuple[str, re.Pattern], ...] = (
+    # 「明日以外は無理」「明日じゃないと無理」「明日しか空いてない」: only that day, nothing excluded
+    (SEP, re.compile(
+        rf"以外(?:は|だと|では)?{_NEGATIVE}"
+        rf"|(?:じゃないと|でないと|じゃなきゃ|でなきゃ|じゃなければ|でなければ){_NEGATIVE}?"
+        r"|しか(?:無理|だめ|行けな|いけな|来れな|来られな|空いてな|空いていな|あいてな|あいていな|都合が?つかな|な[いく])")),
     (EXCLUDE, re.compile(
         r"大丈夫じゃな|大丈夫ではな|空いてな|空いていな|あいてな|あいていな|都合が?(?:悪|わる)|都合が?つかな"
-        r"|以外|無理|だめ|駄目|ng|不可|行けな|いけな|来れな|これな|来られな|こられな|厳し|きびし|難し|むずかし"
+        r"|以外|無理|だめ|駄目|ng|不可|行けな|いけな|来れな|これない|来られな|こられな|厳し|きびし|難し|むずかし"
         r"|避け|さけたい|やめて|止めて|除い|のぞい|じゃな[いく]|ではな[いく]|でなく|休めな|やすめな"
         r"|はちょっと|は仕事|はしごと|は予定|はよてい|は用事|はようじ|はばいと|はぱーと|は出勤|は忙し|はいそがし"
         r"|はふさが|は埋ま|はうま")),
     (ASAP, re.compile(
         r"(?:なるべく|できるだけ|出来るだけ|できる限り|出来る限り|一番|いちばん|最も|もっとも|とにかく)(?:早|はや)"
         r"|早(?:く|め|い(?:方|ほう|日|の|うち|時間|ところ|とこ))|はや(?:く|め|い(?:ほう|方|の|日))"
-        r"|至急|しきゅう|急ぎ|急いで|いそぎ|いそいで|すぐ|直近|最短|最速|早急|asap")),
+        r"|至急|しきゅう|急ぎ|急いで|いそぎ|いそいで|すぐ(?!に?は)|直近|最短|最速|早急|asap")),
     (ANYTIME, re.compile(
         r"いつでも|何時でも|なんじでも|何曜日?でも|何日でも|なんにちでも|特にな[いし]|とくにな[いし]"
         r"|お?まかせ|お任せ|合わせ(?:ます|られ)|あわせ(?:ます|られ)|どこでも|どれでも|どの日でも")),
@@ -385,7 +394,7 @@ _LEXICONS: Tuple[Tuple[str, re.Pattern], ...] = (
 )
 _WEEKDAY_GROUPS = {"土日": {5, 6}, "土日祝": {5, 6}, "土・日": {5, 6}, "週末": {5, 6}, "平日": {0, 1, 2, 3, 4}}
 _NEXT_PREFIX = re.compile(r"(?:次|今度|この|次回)の?\s*$")
-_FROM_AFTER = re.compile(r"\s*(?:以降|以後|から|より後|より|過ぎ|すぎ|以上)")
+_FROM_AFTER = re.compile(r"\s*(?:以降|以後|から|より後|より|過ぎ|すぎ|以上|~(?!\s*\d))")
 _TO_AFTER = re.compile(r"\s*(?:までに|まで|以前|より前|前)")
 _APPROX_AFTER = re.compile(r"\s*(?:ごろ|頃|ころ|くらい|ぐらい|前後)")
 _CONNECTOR = re.compile(r"\s*(?:から|~|-)\s*")
@@ -492,9 +501,7 @@ def _from_timex(tx, s: str, today: date) -> Optional[_Item]:
             return None
         if day is None:
             first, last = _month_window(year, month) if year else _nearest_month(month, today)
-            item = _Item(MONTH, start, end, window=(first, last))
-            item.extra["mod"] = tx.mod
-            return item
+            return _Item(MONTH, start, end, window=(first, last), mod=tx.mod)
         if year:
             try:
                 return _Item(DATE, start, end, date=date(year, month, day))
@@ -659,7 +666,7 @@ def _merge(items: List[_Item], s: str, today: date) -> List[_Item]:
             it.kind, it.date = DATE, _next_weekday(weekday, today, strictly_after=True)
         elif it.kind in (MONTH, WEEK):
             m = _PART.match(s, it.end)
-            mod = _PART_WORDS[m.group(1)] if m else it.extra.get("mod")
+            mod = _PART_WORDS[m.group(1)] if m else it.mod
             if mod in _MONTH_PARTS:
                 lo, hi = it.window
                 if it.kind == MONTH:

@@ -129,6 +129,17 @@ CASES = [
     ("土日は子どもがいるので無理です", "mon", dict(excluded_weekdays=(5, 6))),  # the reason does not end it
     ("明日、あさっては無理", "mon", dict(excluded_dates=(d(11, 24), d(11, 25)))),  # a list, both excluded
     ("来週以降は無理", "mon", dict(date_to=d(11, 29))),
+    # 「〜以外は無理」「〜じゃないと無理」「〜しか」 mean "only", not "except"
+    ("明日以外は無理", "mon", dict(dates=(d(11, 24),))),
+    ("明日じゃないと無理です", "mon", dict(dates=(d(11, 24),))),
+    ("水曜日しか行けません", "mon", dict(weekdays=(2,))),
+    ("どようびはむり", "mon", dict(excluded_weekdays=(5,))),
+    ("すぐには無理", "mon", dict(problem=UNPARSED)),  # not "as soon as possible"
+    ("これなら大丈夫", "mon", dict(problem=UNPARSED)),  # これな is not 来れない
+    ("じゅうにがつついたちのごぜんくじ", "mon", dict(dates=(d(12, 1),), at=at("9:00"))),
+    ("アシタノゴゴ", "mon", dict(dates=(d(11, 24),), **PM)),
+    ("ごごにじはんごろ", "mon", dict(time_from=time(14, 0), time_to=time(15, 0))),
+    ("10時〜", "mon", dict(time_from=time(10, 0))),
     # --- windows and bounds
     ("12月1日から12月5日まで", "mon", dict(date_from=d(12, 1), date_to=d(12, 5))),
     ("来週の水曜以降", "mon", dict(date_from=d(12, 2))),

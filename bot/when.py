@@ -28,10 +28,18 @@ Interpretation rules (what a Japanese speaker means when booking)
   past date rather than as one nearly a year ahead, which nobody booking a consultation means.
   A month/day that does not exist in that year (「2月30日」「13月1日」「2月29日」 in 2027) is
   ``"invalid_date"``.
-- 「3日」 alone: the next 3rd that is today or later (on 2/25, 「30日」 is 3/30).
+- 「3日」 alone: the next 3rd that is today or later (on 2/25, 「30日」 is 3/30); 「来月の3日」
+  and 「12月3日か4日」 take the month said. Ranges: 「3日から5日」「12/28〜1/5」 (the end rolls
+  into the next month/year), 「12月10日以降」「来週以降」 (open end), 「12月下旬」 (21st–end;
+  上旬 1–10, 中旬 11–20, 前半/後半 1–15/16–end), 「来週の後半」 (Thu–Sun; 頭 Mon–Tue, 前半
+  Mon–Wed), 今週末 (Sat–Sun), 月末 (21st–end), 週明け (next Mon–Tue), 年明け (1/1–1/15),
+  「1週間後」 (the 7 days from a week today), 「3日後」 (one date).
+- A named day that has passed, a window entirely past, or a time today that has passed
+  (「今日の10時」 at 23:10) is ``"past"``; 昨日/先週/3日前 alone too. Past parts of a window are cut.
 - Weeks run Monday to Sunday: 今週 = today..Sunday, 来週 = next Monday..Sunday, 再来週 the week
   after. 「来週の火曜」 is one date; 「火曜」 alone allows every Tuesday (``weekdays``);
-  「次の火曜」「今度の火曜」 are the first Tuesday after today.
+  「次の火曜」「今度の火曜」 are the first Tuesday after today; 「明日か金曜」 is the next Friday.
+  土日/週末 = Sat+Sun, 平日 = Mon–Fri, 「月・水・金」 a list, 「月〜金」 a range.
 - A bare hour 1–7 (「3時」) is p.m., as in every office appointment; 8–12 as said; 午前/午後/朝/
   夜/夕方/昼 before the hour decide instead (「夕方5時」 = 17:00).
 - Times of day (start inclusive, end exclusive; a slot matches when it *starts* inside):
@@ -40,8 +48,14 @@ Interpretation rules (what a Japanese speaker means when booking)
   日中/昼間 8:00–18:00. 「14時ごろ」 is 13:30–14:30.
 - Exclusions reach back over the items said since the last punctuation or positive marker:
   「3日と4日は無理」 excludes both; 「来週の月曜以外」 excludes one date; in 「来週は月曜以外」 the
-  topic は keeps 来週 as the wish and excludes Monday only. An excluded time of day becomes the
-  other side of the day (「午前は無理」 = from 12:00); an excluded exact time is not represented.
+  topic は keeps 来週 as the wish and excludes Monday only; 「明日、明後日は無理」 is a list. A
+  reason in between does not end the reach (「土日は子どもがいるので無理」). 「明日以外は無理」
+  「明日じゃないと無理」「明日しか空いてない」 mean only 明日. An excluded time of day becomes the
+  other side of the day (「午前は無理」 = from 12:00); an excluded exact time is not represented
+  (alone, 「10時は無理」 is ``"vague"``). Exclusions of days other than the named ones are dropped
+  (「明日じゃなくて明後日」 is just 明後日).
+- 「なるべく早く」「一番早いので」「一日も早く」「至急」 set ``asap``; 「いつでも」「何曜日でも」
+  「おまかせ」 add nothing (an open request); いつか/そのうち/未定 alone are ``"vague"``.
 - Several dates or times are alternatives (「3日か4日の午後」). Phrases that each name a day and
   a time (「金曜の夕方か土曜の朝」「明日の10時か明後日の14時」) become ``alternatives``, each with
   the week said before it (「来週の水曜の午後か、木曜の午前」). Otherwise several times of day are
@@ -212,6 +226,8 @@ _DIGIT_UNITS = (
     (re.compile(r"(\d+)[ふぷ]ん"), r"\1分"),
     (re.compile(r"時はん"), "時半"),
 )
+#: 「一日も早く」 is "as soon as possible", not the 1st of a month.
+_ONE_DAY_SOONER = re.compile(r"(?<!\d)1日も(?:早|はや)")
 _KANJI_DIGITS = {"〇": 0, "零": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _KANJI_NUM = re.compile(r"([〇零一二三四五六七八九十]+)(?=月|日|時|週間|/)|(?<=時)([〇一二三四五六七八九十]+)(?=分)")
 
@@ -264,7 +280,7 @@ def normalize_reply(text: str) -> str:
     s = _HOUR_RE.sub(_bounded(lambda m: f"{_HOUR_KANA[m.group(1)]}時"), s)
     for pattern, repl in _DIGIT_UNITS:
         s = pattern.sub(repl, s)
-    return _KANJI_NUM.sub(_kanji_sub, s)
+    return _ONE_DAY_SOONER.sub("一刻も早", _KANJI_NUM.sub(_kanji_sub, s))
 
 
 # --------------------------------------------------------------------------- ja-timex
@@ -378,12 +394,13 @@ _LEXICONS: Tuple[Tuple[str, re.Pattern], ...] = (
     (ASAP, re.compile(
         r"(?:なるべく|できるだけ|出来るだけ|できる限り|出来る限り|一番|いちばん|最も|もっとも|とにかく)(?:早|はや)"
         r"|早(?:く|め|い(?:方|ほう|日|の|うち|時間|ところ|とこ))|はや(?:く|め|い(?:ほう|方|の|日))"
-        r"|至急|しきゅう|急ぎ|急いで|いそぎ|いそいで|すぐ(?!に?は)|直近|最短|最速|早急|asap")),
+        r"|一刻も早|至急|しきゅう|急ぎ|急いで|いそぎ|いそいで|すぐ(?!に?は)|直近|最短|最速|早急|asap")),
     (ANYTIME, re.compile(
         r"いつでも|何時でも|なんじでも|何曜日?でも|何日でも|なんにちでも|特にな[いし]|とくにな[いし]"
         r"|お?まかせ|お任せ|合わせ(?:ます|られ)|あわせ(?:ます|られ)|どこでも|どれでも|どの日でも")),
     (WINDOW, re.compile(r"年明け|年内|年末|月末|週明け")),
-    (WEEKDAY, re.compile(r"土日祝?|土・日|平日|週末|([月火水木金土日])[~\-・]([月火水木金土日])(?![\d])")),
+    (WEEKDAY, re.compile(r"土日祝?|平日|週末|([月火水木金土日])[~\-]([月火水木金土日])(?!\d)"
+                         r"|[月火水木金土日](?:・[月火水木金土日])+(?![\d])")),
     (PERIOD, _lex(_PERIOD_WORDS)),
     (SEP, re.compile(
         r"[、。,.!?]|なら|だったら|でしたら|であれば|が(?:いい|良い|よい|よく|良く)|でいい|でよい|大丈夫|ok|おっけー"
@@ -392,7 +409,7 @@ _LEXICONS: Tuple[Tuple[str, re.Pattern], ...] = (
         r"いつか|そのうち|未定|わから|分から|わかん|分かん|決まって(?:い)?な|きまって(?:い)?な|考え中|検討中"
         r"|あとで|後で|近いうち|近々|ちかぢか|どこか|どっか|いつ頃|いつごろ|適当|今度|こんど|また")),
 )
-_WEEKDAY_GROUPS = {"土日": {5, 6}, "土日祝": {5, 6}, "土・日": {5, 6}, "週末": {5, 6}, "平日": {0, 1, 2, 3, 4}}
+_WEEKDAY_GROUPS = {"土日": {5, 6}, "土日祝": {5, 6}, "週末": {5, 6}, "平日": {0, 1, 2, 3, 4}}
 _NEXT_PREFIX = re.compile(r"(?:次|今度|この|次回)の?\s*$")
 _FROM_AFTER = re.compile(r"\s*(?:以降|以後|から|より後|より|過ぎ|すぎ|以上|~(?!\s*\d))")
 _TO_AFTER = re.compile(r"\s*(?:までに|まで|以前|より前|前)")
@@ -587,7 +604,9 @@ def _scan(s: str, today: date) -> List[_Item]:
                 continue
             item = _Item(kind, *m.span())
             if kind == WEEKDAY:
-                if m.group(1):
+                if "・" in m.group(0):  # 「月・水・金」: a list
+                    item.weekdays = frozenset(WEEKDAY_NAMES.index(c) for c in m.group(0)[::2])
+                elif m.group(1):
                     a, b = WEEKDAY_NAMES.index(m.group(1)), WEEKDAY_NAMES.index(m.group(2))
                     if m.start() and s[m.start() - 1].isdigit():
                         continue  # 「12月~」: a month, not Monday
@@ -675,7 +694,7 @@ def _merge(items: List[_Item], s: str, today: date) -> List[_Item]:
                     part = (first.replace(day=a), first.replace(day=min(b, hi.day)))
                 else:
                     monday = hi - timedelta(days=6)
-                    a, b = _WEEK_PARTS[mod]
+                    a, b = (5, 6) if m and m.group(1) == "末" else _WEEK_PARTS[mod]  # 今週末 = the weekend
                     part = (monday + timedelta(days=a), monday + timedelta(days=b))
                 it.window = (max(part[0], lo), part[1])
                 if m:

@@ -140,6 +140,13 @@ CASES = [
     ("アシタノゴゴ", "mon", dict(dates=(d(11, 24),), **PM)),
     ("ごごにじはんごろ", "mon", dict(time_from=time(14, 0), time_to=time(15, 0))),
     ("10時〜", "mon", dict(time_from=time(10, 0))),
+    ("月・水・金", "mon", dict(weekdays=(0, 2, 4))),
+    ("月〜金の午前", "mon", dict(weekdays=WEEKDAYS, **AM)),
+    ("一日も早くお願いします", "mon", dict(asap=True)),  # not the 1st of December
+    ("12月3日か4日", "mon", dict(dates=(d(12, 3), d(12, 4)))),
+    ("今週末", "mon", dict(date_from=d(11, 28), date_to=d(11, 29))),
+    ("来週月曜", "mon", dict(dates=(d(11, 30),))),
+    ("11月30日（月）午後2時〜", "mon", dict(dates=(d(11, 30),), time_from=time(14, 0))),
     # --- windows and bounds
     ("12月1日から12月5日まで", "mon", dict(date_from=d(12, 1), date_to=d(12, 5))),
     ("来週の水曜以降", "mon", dict(date_from=d(12, 2))),

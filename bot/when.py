@@ -569,8 +569,8 @@ def _from_timex(tx, s: str, today: date) -> Optional[_Item]:
             if text in ("来年", "翌年"):
                 return _Item(YEAR, start, end, year_shift=1)
             n = p.get("day") or p.get("week")
-            if not n or not re.fullmatch(r"\d+", n):
-                return None
+            if not n or not re.fullmatch(r"\d{1,3}", n):
+                return None  # 「3.5日後」, or further ahead than anyone books
             if "day" in p:
                 return _Item(DATE, start, end, date=today + timedelta(days=int(n)))
             first = today + timedelta(days=7 * int(n))
@@ -805,7 +805,8 @@ def _window_of(it: _Item, today: date) -> Tuple[Optional[date], Optional[date]]:
     return lo, hi
 
 
-def _intersect(a: Tuple[Optional[time], Optional[time]], b: Tuple[Optional[time], Optional[time]]):
+def _intersect(a: tuple, b: tuple) -> tuple:
+    """The overlap of two (low, high) bounds, None meaning open."""
     lo = max((x for x in (a[0], b[0]) if x is not None), default=None)
     hi = min((x for x in (a[1], b[1]) if x is not None), default=None)
     return lo, hi
@@ -959,13 +960,14 @@ def _compile(positive: Sequence[_Item], excluded_groups: Sequence[Sequence[_Item
         if not dates:  # every named day is also excluded: nothing is left to offer
             return WhenRequest(problem=VAGUE)
 
-    date_from = min((lo for lo, _ in windows), default=None)
-    date_to = max((hi for _, hi in windows), default=None)
-    for lo, hi in wish.bounds:
-        if lo is not None:
-            date_from = lo if date_from is None else max(date_from, lo)
-        if hi is not None:
-            date_to = hi if date_to is None else min(date_to, hi)
+    # days: windows said as alternatives are joined, open bounds narrow them; when they
+    # contradict each other (「3日から今週」), the windows alone are kept
+    joined = (min((lo for lo, _ in windows), default=None), max((hi for _, hi in windows), default=None))
+    bounds_d: Tuple[Optional[date], Optional[date]] = (None, None)
+    for bound in wish.bounds:
+        bounds_d = _intersect(bounds_d, bound)
+    date_from, date_to = next(c for c in (_intersect(joined, bounds_d), joined, bounds_d)
+                              if c[0] is None or c[1] is None or c[0] <= c[1])
 
     # time of day: exact times win; alternatives are joined (one window spanning them), bounds
     # narrow them; when they contradict each other, the bounds alone are kept

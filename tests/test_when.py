@@ -244,6 +244,31 @@ def test_binary_and_control_characters():
     assert parse_when("明日\x00の\u200b午後", MON) == WhenRequest(dates=(d(11, 24),), **PM)
 
 
+def test_random_fragments_never_raise_and_stay_consistent():
+    """Seeded fragments of real date words, digits and symbols glued at random (contradictions,
+    huge numbers, half expressions): every result is a coherent request, describe and matches work."""
+    import random
+
+    rng = random.Random(20261123)
+    tokens = list("0123456789/:~-・、。()（） ") + [
+        "月", "日", "時", "分", "半", "年", "午前", "午後", "夕方", "朝", "夜", "明日", "明後日", "今日", "来週",
+        "今週", "来月", "火曜", "土曜", "(木)", "は", "の", "か", "から", "まで", "以降", "ごろ", "以外", "無理",
+        "なら", "しか", "なるべく早く", "いつでも", "いつか", "上旬", "末", "後半", "日後", "週間後", "十", "二",
+        "令和", "2026", "9999", "31", "32", "29", "13", "25", "60", "99999999", "あした", "ごご", "じゅうじ",
+        "みっか", "土日", "平日", "月・水", "年明け", "月末", "週明け", "😀", "<b>"]
+    for _ in range(1500):
+        text = "".join(rng.choice(tokens) for _ in range(rng.randint(1, 10)))
+        now = MON + timedelta(days=rng.randint(-400, 800), minutes=rng.randint(0, 1440))
+        req = parse_when(text, now)
+        assert req.problem in (None, PAST, INVALID_DATE, VAGUE, UNPARSED)
+        assert req.time_from is None or req.time_to is None or req.time_from < req.time_to, (text, now)
+        if req.problem is None:
+            assert req.date_from is None or req.date_to is None or req.date_from <= req.date_to, (text, now)
+        assert isinstance(describe(req, now), str)
+        start = now + timedelta(days=rng.randint(0, 60))
+        matches(req, start, start + timedelta(minutes=50))
+
+
 def test_phone_numbers_are_not_dates():
     assert parse_when("090-1234-5678", MON).problem == UNPARSED
 

@@ -143,8 +143,12 @@ class ActionFallback(Action):
                 "すみません、うまく読み取れませんでした。困っていることを短い言葉で教えてください。（例：仕事がない、家賃が払えない）",
                 "すみません。わかりません でした。こまって いる こと を みじかく かいて ください。",
                 buttons=TOPICS)
-        # Also the core fallback (no rule matched): listen next, never predict this again in a loop.
-        return [SlotSet("fallback_count", count), FollowupAction("action_listen")]
+        events = [SlotSet("fallback_count", count)]
+        if (tracker.latest_message.get("intent") or {}).get("name") != "nlu_fallback":
+            # Run as the core fallback (no rule matched this state): listen next instead of
+            # being predicted again and again; the nlu_fallback rules continue their form.
+            events.append(FollowupAction("action_listen"))
+        return events
 
 
 class ActionForeignLanguage(Action):

@@ -13,6 +13,7 @@ from bot.actions.support import profile, say
 from bot.routing import route
 
 NEXT_STEPS = [
+    {"title": "窓口の予約をする", "payload": "/book_appointment"},
     {"title": "連絡先と受付時間を見る", "payload": "/show_offices"},
     {"title": "人と話したい", "payload": "/request_human"},
     {"title": "今日はここまで", "payload": "/stop"},

@@ -74,6 +74,9 @@ CONDITION_FIELDS: Tuple[str, ...] = ALL_FIELDS + ("concerns", "crisis")
 _CODE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 _MMDD = re.compile(r"^(\d\d)-(\d\d)$")
+_SPAN = re.compile(r"^\s*([0-9:]+)\s*-\s*([0-9:]+)\s*$")
+#: What to bring, when neither the city's ``booking.bring`` nor the destination's ``bring`` says.
+DEFAULT_BRING = "本人確認できるもの（なくても相談できます）、お持ちなら収入や家賃がわかるもの"
 
 
 class ProfileError(ValueError):
@@ -125,7 +128,26 @@ class Thresholds:
 
 
 @dataclass(frozen=True)
+class BookingRules:
+    """City-wide appointment rules (the ``booking`` section; every key optional).
+
+    ``urgent_first_days`` open days, counted from today, are held for urgent cases: an urgent
+    resident sees them first, everybody else is offered slots after them.
+    """
+
+    window_days: int = 90
+    min_notice_minutes: int = 60
+    urgent_first_days: int = 2
+    reminder_time: time = time(18, 0)  # the day before, local time
+    bring: str = DEFAULT_BRING
+
+
+@dataclass(frozen=True)
 class Destination:
+    """One office. ``opening`` None means the municipality's ``office_hours``; ``closures`` come on
+    top of the city's closed days; ``lunch`` is a (start, end) break without slots; ``bring``
+    None means the city's ``booking.bring``."""
+
     code: str
     name: str
     short_name: str
@@ -137,6 +159,10 @@ class Destination:
     capacity: int
     languages: Tuple[str, ...]
     bookable: bool
+    opening: Optional[OfficeHours] = None
+    closures: Tuple[date, ...] = ()
+    lunch: Optional[Tuple[time, time]] = None
+    bring: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -269,6 +295,15 @@ class Profile:
     nothing_known: Rule
     staff_reasons: Mapping[str, str]  # urgency -> reason for human_staff added by routing
     faqs: Mapping[str, Faq]
+    booking: BookingRules = BookingRules()
+
+    def opening(self, code: str) -> OfficeHours:
+        """Regular opening of one destination (its own, else the city's office hours)."""
+        return self.destinations[code].opening or self.office_hours
+
+    def bring(self, code: str) -> str:
+        """What the resident should bring to this destination."""
+        return self.destinations[code].bring or self.booking.bring
 
     def faq(self, key: str, easy: bool = False) -> str:
         """The answer to a side question, in やさしい日本語 when ``easy``."""
@@ -307,7 +342,7 @@ def _load_cached(path: Path) -> Profile:
 
 def _parse(raw: Any, path: Path) -> Profile:
     top = _section(raw, "", ("municipality", "office_hours", "closed", "thresholds", "destinations",
-                             "crisis_contacts", "urgent_contacts", "routing", "faq"))
+                             "crisis_contacts", "urgent_contacts", "routing", "faq"), ("booking",))
     thresholds = _thresholds(top["thresholds"])
     destinations = _destinations(top["destinations"])
     routing = _section(top["routing"], "routing", ("staff_reason", "fallback", "nothing_known", "rules"))
@@ -327,6 +362,7 @@ def _parse(raw: Any, path: Path) -> Profile:
                             thresholds, "nothing_known"),
         staff_reasons=_staff_reasons(routing["staff_reason"], thresholds),
         faqs=_faqs(top["faq"], thresholds),
+        booking=_booking(top.get("booking"), thresholds),
     )
 
 
@@ -412,14 +448,49 @@ def _clock(raw: Any, where: str) -> time:
     return time(int(match[1]), int(match[2]))
 
 
-def _office_hours(raw: Any) -> OfficeHours:
-    raw = _section(raw, "office_hours", ("days", "open", "close"))
-    days = tuple(WEEKDAYS.index(_code(day, f"office_hours.days[{i}]", WEEKDAYS))
-                 for i, day in enumerate(_list(raw["days"], "office_hours.days")))
-    opening, closing = _clock(raw["open"], "office_hours.open"), _clock(raw["close"], "office_hours.close")
+def _office_hours(raw: Any, where: str = "office_hours") -> OfficeHours:
+    raw = _section(raw, where, ("days", "open", "close"))
+    days = tuple(WEEKDAYS.index(_code(day, f"{where}.days[{i}]", WEEKDAYS))
+                 for i, day in enumerate(_list(raw["days"], f"{where}.days")))
+    if len(set(days)) != len(days):
+        raise ProfileError(f"{where}.days: a day is listed twice")
+    opening, closing = _clock(raw["open"], f"{where}.open"), _clock(raw["close"], f"{where}.close")
     if opening >= closing:
-        raise ProfileError("office_hours.close: must be later than office_hours.open")
-    return OfficeHours(days=days, open=opening, close=closing)
+        raise ProfileError(f"{where}.close: must be later than {where}.open")
+    return OfficeHours(days=tuple(sorted(days)), open=opening, close=closing)
+
+
+def _span(raw: Any, where: str) -> Tuple[time, time]:
+    """``"12:00-13:00"``: a break inside the day."""
+    match = _SPAN.match(raw) if isinstance(raw, str) else None
+    if not match:
+        raise ProfileError(f"{where}: expected a quoted span like \"12:00-13:00\", got {raw!r}")
+    start, end = _clock(match[1], where), _clock(match[2], where)
+    if start >= end:
+        raise ProfileError(f"{where}: the end must be later than the start")
+    return start, end
+
+
+def _booking(raw: Any, thresholds: Thresholds) -> BookingRules:
+    defaults = BookingRules()
+    if raw is None:
+        return defaults
+    keys = ("window_days", "min_notice_minutes", "urgent_first_days", "reminder_hour", "bring")
+    raw = _section(raw, "booking", (), keys)
+    window = _int(raw.get("window_days", defaults.window_days), "booking.window_days", minimum=1)
+    if window > 366:
+        raise ProfileError("booking.window_days: at most 366 days")
+    notice = _int(raw.get("min_notice_minutes", defaults.min_notice_minutes), "booking.min_notice_minutes")
+    if notice > 7 * 24 * 60:
+        raise ProfileError("booking.min_notice_minutes: at most one week (10080)")
+    urgent = _int(raw.get("urgent_first_days", defaults.urgent_first_days), "booking.urgent_first_days")
+    if urgent >= window:
+        raise ProfileError("booking.urgent_first_days: must be smaller than booking.window_days")
+    reminder = (_clock(raw["reminder_hour"], "booking.reminder_hour") if "reminder_hour" in raw
+                else defaults.reminder_time)
+    bring = _sentence(raw["bring"], "booking.bring", thresholds) if "bring" in raw else defaults.bring
+    return BookingRules(window_days=window, min_notice_minutes=notice, urgent_first_days=urgent,
+                        reminder_time=reminder, bring=bring)
 
 
 def _month_day(raw: Any, where: str) -> Tuple[int, int]:
@@ -445,16 +516,21 @@ def _day(raw: Any, where: str) -> date:
 def _closures(raw: Any) -> Closures:
     raw = _section(raw, "closed", ("weekends", "national_holidays", "year_end"), ("dates",))
     year_end = _section(raw["year_end"], "closed.year_end", ("start", "end"))
-    dates = raw.get("dates") or []
-    if not isinstance(dates, list):
-        raise ProfileError("closed.dates: expected a list of dates")
     return Closures(
         weekends=_bool(raw["weekends"], "closed.weekends"),
         national_holidays=_bool(raw["national_holidays"], "closed.national_holidays"),
         year_end_start=_month_day(year_end["start"], "closed.year_end.start"),
         year_end_end=_month_day(year_end["end"], "closed.year_end.end"),
-        dates=tuple(_day(d, f"closed.dates[{i}]") for i, d in enumerate(dates)),
+        dates=_dates(raw.get("dates"), "closed.dates"),
     )
+
+
+def _dates(raw: Any, where: str) -> Tuple[date, ...]:
+    """An optional list of ISO dates (an empty or absent list is fine)."""
+    raw = raw or []
+    if not isinstance(raw, list):
+        raise ProfileError(f"{where}: expected a list of dates")
+    return tuple(_day(d, f"{where}[{i}]") for i, d in enumerate(raw))
 
 
 def _thresholds(raw: Any) -> Thresholds:
@@ -469,12 +545,14 @@ def _thresholds(raw: Any) -> Thresholds:
     return values
 
 
-_DESTINATION_KEYS = tuple(f.name for f in dataclasses.fields(Destination) if f.name != "code")
+_DESTINATION_OPTIONAL = ("opening", "closures", "lunch", "bring")
+_DESTINATION_KEYS = tuple(f.name for f in dataclasses.fields(Destination)
+                          if f.name != "code" and f.name not in _DESTINATION_OPTIONAL)
 
 
 def _destination(code: str, raw: Any) -> Destination:
     where = f"destinations.{code}"
-    raw = _section(raw, where, _DESTINATION_KEYS)
+    raw = _section(raw, where, _DESTINATION_KEYS, _DESTINATION_OPTIONAL)
     texts = {key: _text(raw[key], f"{where}.{key}")
              for key in ("name", "short_name", "address", "phone", "hours", "description")}
     languages = tuple(_code(lang, f"{where}.languages[{i}]", CHOICES["language"])
@@ -486,6 +564,10 @@ def _destination(code: str, raw: Any) -> Destination:
         capacity=_int(raw["capacity"], f"{where}.capacity", minimum=1),
         languages=languages,
         bookable=_bool(raw["bookable"], f"{where}.bookable"),
+        opening=_office_hours(raw["opening"], f"{where}.opening") if "opening" in raw else None,
+        closures=_dates(raw.get("closures"), f"{where}.closures"),
+        lunch=_span(raw["lunch"], f"{where}.lunch") if "lunch" in raw else None,
+        bring=_text(raw["bring"], f"{where}.bring") if "bring" in raw else None,
     )
 
 

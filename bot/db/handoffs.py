@@ -8,22 +8,15 @@ from typing import Any, Mapping, Optional
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from bot.db.engine import create_schema
+from bot.db.engine import ensure_schema as _ensure_schema
 from bot.db.models import HandoffTicket
 
 #: Unambiguous characters for codes read aloud on the phone (no 0/O, 1/I/L).
 _ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
-_schema_ready: set = set()
 
 
 def new_code(prefix: str = "H", length: int = 6) -> str:
     return prefix + "".join(secrets.choice(_ALPHABET) for _ in range(length))
-
-
-async def _ensure_schema(engine: AsyncEngine) -> None:
-    if id(engine) not in _schema_ready:
-        await create_schema(engine)
-        _schema_ready.add(id(engine))
 
 
 async def open_ticket(

@@ -1,0 +1,97 @@
+"""Schema migrations (Alembic) for the bot's own tables, on SQLite and PostgreSQL.
+
+``migrate(engine)`` upgrades the database behind an async engine to the newest revision; the
+product calls it on first use of the database (``engine.ensure_schema``). Alembic itself is
+synchronous: the upgrade runs on the engine's own connection through ``AsyncConnection.run_sync``,
+in one transaction (SQLite and PostgreSQL both have transactional DDL), so a failed migration
+leaves nothing behind. Concurrent migrators wait for each other: PostgreSQL through an advisory
+lock taken in ``env.py``, SQLite through ``BEGIN IMMEDIATE`` (see ``engine.py``).
+
+From the shell::
+
+    python -m bot.db.migrate            # the database named by DATABASE_URL (default var/intake.db)
+    alembic upgrade head                # the same through alembic.ini at the repository root
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from functools import lru_cache
+from pathlib import Path
+
+from alembic.config import Config
+from alembic.runtime.environment import EnvironmentContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+log = logging.getLogger(__name__)
+
+
+def alembic_config() -> Config:
+    """An Alembic config pointing at ``bot/db/migrations`` wherever the package is installed."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+@lru_cache(maxsize=1)
+def _script() -> ScriptDirectory:
+    script = ScriptDirectory.from_config(alembic_config())
+    script.get_heads()  # reads every revision file now, not inside the event loop later
+    return script
+
+
+def head() -> str:
+    """The newest revision id."""
+    (only,) = _script().get_heads()
+    return only
+
+
+async def migrate(engine: AsyncEngine) -> None:
+    """Upgrade ``engine``'s database to head (idempotent, safe to call concurrently)."""
+    script = await asyncio.to_thread(_script)
+    async with engine.begin() as conn:
+        await conn.run_sync(_upgrade, script)
+
+
+def _upgrade(connection, script: ScriptDirectory) -> None:
+    config = alembic_config()
+    config.attributes["connection"] = connection
+
+    def upgrade(rev, _context):
+        return script._upgrade_revs("head", rev)
+
+    with EnvironmentContext(config, script, fn=upgrade, destination_rev="head"):
+        script.run_env()
+
+
+def current(connection) -> str | None:
+    """The revision a (sync) connection's database is at, or None before the first migration."""
+    from alembic.runtime.migration import MigrationContext
+
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def main() -> int:
+    from bot.db.engine import database_url, make_engine
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+
+    async def run() -> None:
+        engine = make_engine()
+        try:
+            await migrate(engine)
+        finally:
+            await engine.dispose()
+
+    url = database_url()
+    where = url.split("@")[-1] if "@" in url else url  # never print a password
+    asyncio.run(run())
+    print(f"database at revision {head()}: {where}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -169,9 +169,6 @@ class TelegramInput(InputChannel):
         """Lets Rasa push into a chat outside a resident's turn (staff messages, reminders)."""
         return None if self.config.problem else TelegramOutput(self)
 
-    def get_metadata(self, request: Request) -> Optional[Dict[Text, Any]]:
-        return None
-
     # ----------------------------------------------------------------------------- lifecycle
     async def bot(self) -> Bot:
         """The API client, created and initialised (getMe) on first use inside the server's loop."""

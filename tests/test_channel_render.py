@@ -101,6 +101,7 @@ def test_split_and_truncate_count_utf16_and_never_break_characters():
     assert truncate("ひとり親（子どもと）", 20) == "ひとり親（子どもと）"
     assert truncate("😀" * 15, 20) == "😀" * 9 + "…"
     assert utf16_len(truncate("😀" * 15, 20)) <= 20
+    assert truncate("お辞儀🙇\u200d♀️のボタン", 7) == "お辞儀🙇…"  # no dangling joiner
 
 
 def test_typed_slashes_cannot_carry_intents_and_start_greets():

@@ -180,7 +180,8 @@ def truncate(text: str, limit: int, length: Callable[[str], int] = utf16_len) ->
     """``text`` if it fits, else its start plus 「…」 within ``limit``."""
     if length(text) <= limit:
         return text
-    return text[: _fit(text, limit - 1, length)].rstrip() + "…"
+    # drop a dangling zero-width joiner / variation selector left by cutting an emoji sequence
+    return text[: _fit(text, limit - 1, length)].rstrip().rstrip("\u200d\ufe0f") + "…"
 
 
 def _fit(text: str, limit: int, length: Callable[[str], int]) -> int:

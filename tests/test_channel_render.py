@@ -6,10 +6,7 @@ from integrations.channels.inbound import GREETING_PAYLOAD, engine_text
 from integrations.channels.render import (
     Part,
     QuickReply,
-    format_slot,
-    ics_url,
     render_message,
-    render_payload,
     split_text,
     truncate,
     utf16_len,
@@ -37,57 +34,6 @@ def test_malformed_buttons_are_skipped():
     parts = render_message({"text": "選んでください", "buttons": [
         {"title": "はい", "payload": "/affirm"}, {"title": "", "payload": "/x"}, {"payload": "/y"}, "ボタン", None]})
     assert parts[0].quick_replies == (QuickReply("はい", "/affirm"),)
-
-
-def test_referral_is_a_numbered_list_with_reasons():
-    payload = {"type": "referral", "urgency": "normal", "interpreter": True, "referrals": [
-        {"destination": "hellowork", "name": "しごと相談コーナー", "reason": "すぐに仕事を探したい方の窓口です。"},
-        {"destination": "saposute", "name": "", "reason": ""},
-        "壊れた項目",
-    ]}
-    [part] = render_payload(payload)
-    assert part.text == ("ご案内先\n"
-                         "1. しごと相談コーナー\n　すぐに仕事を探したい方の窓口です。\n"
-                         "2. saposute\n"
-                         "※通訳を用意できます。")
-    assert render_payload({"type": "referral", "referrals": []}) == []
-
-
-def test_handoff_contacts_are_lines_with_phone_numbers():
-    payload = {"type": "handoff", "urgency": "emergency", "mode": "live", "ticket": "H-1", "contacts": [
-        {"name": "よりそいホットライン", "phone": "0120-279-338", "hours": "24時間"},
-        {"name": "いのちの電話", "phone": "0570-783-556"},
-        {"hours": "平日"},
-    ]}
-    [part] = render_payload(payload)
-    assert part.text == "連絡先\n・よりそいホットライン：0120-279-338（24時間）\n・いのちの電話：0570-783-556"
-    assert render_payload({"type": "handoff", "contacts": []}) == []
-
-
-def test_booking_shows_reference_time_office_and_ics_link():
-    payload = {"type": "booking", "status": "booked", "destination": "jiritsu_soudan", "office": "くらし・しごとサポートセンター",
-               "start": "2026-01-05T13:30:00+09:00", "end": "2026-01-05T14:20:00+09:00", "reference": "R8X3"}
-    [part] = render_payload(payload, "https://soudan.example.jp/")
-    assert part.text == ("ご予約を承りました。\n予約番号：R8X3\n日時：2026年1月5日（月）13:30〜14:20\n"
-                         "場所：くらし・しごとサポートセンター\nカレンダーに追加：https://soudan.example.jp/ics/R8X3.ics")
-    [unset] = render_payload(payload, None)
-    assert "ics" not in unset.text and "予約番号：R8X3" in unset.text
-    [cancelled] = render_payload(dict(payload, status="cancelled"), "https://soudan.example.jp")
-    assert cancelled.text.startswith("ご予約を取り消しました。") and "ics" not in cancelled.text
-    [moved] = render_payload(dict(payload, status="moved"), "https://soudan.example.jp")
-    assert moved.text.startswith("ご予約の日時を変更しました。")
-
-
-def test_times_are_shown_in_japan_time():
-    assert format_slot("2026-01-05T04:30:00+00:00", "2026-01-05T05:20:00Z") == "2026年1月5日（月）13:30〜14:20"
-    assert format_slot("2026-01-05T23:30:00+09:00", "2026-01-06T00:20:00+09:00") == "2026年1月5日（月）23:30〜1月6日 00:20"
-    assert format_slot("来週の火曜") == "来週の火曜"
-    assert format_slot(None) == ""
-
-
-def test_ics_url_escapes_the_reference():
-    assert ics_url("https://x.example", "A/B C") == "https://x.example/ics/A%2FB%20C.ics"
-    assert ics_url("", "R1") is None and ics_url("https://x.example", "") is None
 
 
 def test_split_and_truncate_count_utf16_and_never_break_characters():

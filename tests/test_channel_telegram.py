@@ -183,32 +183,22 @@ async def test_output_channel_pushes_staff_message_into_the_chat(monkeypatch, bo
     assert engine.received == []
 
 
-async def test_referral_handoff_and_booking_payloads_reach_the_chat_as_text(monkeypatch, bot_api):
+async def test_protocol_payloads_add_no_text_of_their_own(monkeypatch, bot_api):
+    """The bot's text already carries referrals, contacts and bookings: nothing twice, no raw JSON."""
     def script(message):
         return [
             bot_turn("ありがとうございました。"),
             bot_turn(custom={"type": "referral", "urgency": "normal", "interpreter": False, "referrals": [
                 {"destination": "jiritsu_soudan", "name": "くらし・しごとサポートセンター", "reason": "家賃のことを一緒に考えます。"}]}),
-            bot_turn(custom={"type": "handoff", "urgency": "urgent", "mode": "callback", "ticket": "H-7Q2K",
-                             "contacts": [{"name": "よりそいホットライン", "phone": "0120-279-338", "hours": "24時間"}]}),
             bot_turn(custom={"type": "booking", "status": "booked", "destination": "hellowork", "office": "しごと相談コーナー",
-                             "start": "2026-04-07T10:00:00+09:00", "end": "2026-04-07T10:50:00+09:00", "reference": "K7M2Q"}),
+                             "start": "2026-04-07T10:00:00+09:00", "end": "2026-04-07T10:50:00+09:00", "reference": "YK7M2QP"}),
         ]
 
     engine = FakeEngine(script)
     channel = make_channel(monkeypatch, bot_api)
-    monkeypatch.setenv("PUBLIC_BASE_URL", "https://soudan.example.jp")
-    channel = TelegramInput.from_credentials(None)
     async with serve_channels([channel], engine) as base:
         await post(base, text_update(1, "予約したいです"))
-    texts = [s["text"] for s in bot_api.sent()]
-    assert texts[0] == "ありがとうございました。"
-    assert texts[1] == "ご案内先\n1. くらし・しごとサポートセンター\n　家賃のことを一緒に考えます。"
-    assert texts[2] == "連絡先\n・よりそいホットライン：0120-279-338（24時間）"
-    assert "予約番号：K7M2Q" in texts[3]
-    assert "2026年4月7日（火）10:00〜10:50" in texts[3]
-    assert "https://soudan.example.jp/ics/K7M2Q.ics" in texts[3]
-    assert len(texts) == 4  # the ask-free turn: no raw JSON anywhere
+    assert [s["text"] for s in bot_api.sent()] == ["ありがとうございました。"]
 
 
 async def test_start_command_greets_and_typed_intents_are_neutralised(monkeypatch, bot_api):

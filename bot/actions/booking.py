@@ -355,7 +355,7 @@ class ActionBook(Action):
                     f"よやく を {label} に かえました。")
             else:
                 say(dispatcher, tracker, flow.booking_text(dest.name, label, booking.reference, dest.address,
-                                                           dest.bring or prof.booking.bring, ics_url(booking.reference)),
+                                                           prof.bring(dest.code), ics_url(booking.reference)),
                     f"よやく しました。{label}。ばんごう は {booking.reference} です。")
             dispatcher.utter_message(json_message=_payload("moved" if mode == "move" else "booked", booking, prof))
             return done + [SlotSet("booking_reference", booking.reference)]

@@ -11,11 +11,10 @@ import socket
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, AsyncIterator, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import aiohttp
 import pytest
-import pytest_asyncio
 from aiohttp import web
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
@@ -116,7 +115,7 @@ class FakeRasa:
 
     async def _record(self, request: web.Request) -> Optional[web.Response]:
         body = await request.json() if request.can_read_body else None
-        self.calls.append({"method": request.method, "path": request.path, "query": dict(request.query),
+        self.calls.append({"method": request.method, "path": request.rel_url.raw_path, "query": dict(request.query),
                            "sender": request.match_info.get("sender"), "json": body})
         if self.mode == "down":
             return web.json_response({"error": "unavailable"}, status=503)
@@ -125,18 +124,18 @@ class FakeRasa:
         return None
 
     async def tracker(self, request: web.Request) -> web.Response:
-        if failed := await self._record(request):
+        if (failed := await self._record(request)) is not None:
             return failed
         sender = request.match_info["sender"]
         return web.json_response({"sender_id": sender, "slots": {}, "events": self.trackers.get(sender, [])})
 
     async def events(self, request: web.Request) -> web.Response:
-        if failed := await self._record(request):
+        if (failed := await self._record(request)) is not None:
             return failed
         return web.json_response({"sender_id": request.match_info["sender"], "events": []})
 
     async def execute(self, request: web.Request) -> web.Response:
-        if failed := await self._record(request):
+        if (failed := await self._record(request)) is not None:
             return failed
         return web.json_response({"tracker": {}, "messages": []})
 
@@ -212,45 +211,6 @@ async def stop_console(harness: Harness) -> None:
     await harness.runner.cleanup()
     await harness.rasa.stop()
     await harness.engine.dispose()
-
-
-@pytest.fixture
-def console_overrides() -> Dict[str, Any]:
-    """Settings changed for one test: ``@pytest.mark.parametrize("console_overrides", [{...}])``."""
-    return {}
-
-
-@pytest_asyncio.fixture
-async def console(tmp_path, console_overrides) -> AsyncIterator[Harness]:
-    settings = console_settings(**console_overrides)
-    harness = await start_console(await sqlite_engine(tmp_path), settings)
-    try:
-        yield harness
-    finally:
-        await stop_console(harness)
-
-
-@pytest_asyncio.fixture
-async def browser():
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as p:
-        chromium = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
-
-
-@pytest_asyncio.fixture
-async def page(browser):
-    context = await browser.new_context(locale="ja-JP", timezone_id="Asia/Tokyo")
-    page = await context.new_page()
-    page.set_default_timeout(15_000)
-    try:
-        yield page
-    finally:
-        await context.close()
 
 
 async def browser_login(page, harness: Harness, role: str, *, path: str = "/") -> None:

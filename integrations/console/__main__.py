@@ -74,6 +74,8 @@ def _serve(host: str, port: int) -> int:
     from integrations.rasa_api import RasaClient
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for chatty in ("aiosqlite", "sqlalchemy.engine", "asyncpg"):  # their debug output quotes SQL parameters
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     settings = _settings()
     engine = get_engine()
     rasa_url = os.environ.get("RASA_URL") or f"http://127.0.0.1:{os.environ.get('RASA_PORT', '5005')}"

@@ -278,7 +278,7 @@ async def _refusal(request: web.Request, found: cases.Case, action: str) -> Opti
 @require_role("staff")
 async def case_claim(request: web.Request) -> web.Response:
     found = await _case_or_404(request)
-    if refused := await _refusal(request, found, "claim"):
+    if (refused := await _refusal(request, found, "claim")) is not None:
         return refused
     console, user, t = console_of(request), request["user"], found.ticket
     take_over = t.status == "claimed" and t.claimed_by != user.id
@@ -307,7 +307,7 @@ async def case_reply(request: web.Request) -> web.Response:
     console, user, t = console_of(request), request["user"], found.ticket
     form = await request.post()
     text = clean_text(form.get("text"))
-    if refused := await _refusal(request, found, "reply"):
+    if (refused := await _refusal(request, found, "reply")) is not None:
         return refused
     if not text:
         return await _render_case(request, found, status=400, error="メッセージを入力してください。")
@@ -329,7 +329,7 @@ async def case_reply(request: web.Request) -> web.Response:
 @require_role("staff")
 async def case_retry(request: web.Request) -> web.Response:
     found = await _case_or_404(request)
-    if refused := await _refusal(request, found, "reply"):
+    if (refused := await _refusal(request, found, "reply")) is not None:
         return refused
     console, user, t = console_of(request), request["user"], found.ticket
     pending = await cases.undelivered(console.engine, t.ticket)
@@ -347,7 +347,7 @@ async def case_retry(request: web.Request) -> web.Response:
 @require_role("staff")
 async def case_handback(request: web.Request) -> web.Response:
     found = await _case_or_404(request)
-    if refused := await _refusal(request, found, "handback"):
+    if (refused := await _refusal(request, found, "handback")) is not None:
         return refused
     console, user, t = console_of(request), request["user"], found.ticket
     try:
@@ -362,7 +362,7 @@ async def case_handback(request: web.Request) -> web.Response:
 @require_role("staff")
 async def case_close(request: web.Request) -> web.Response:
     found = await _case_or_404(request)
-    if refused := await _refusal(request, found, "close"):
+    if (refused := await _refusal(request, found, "close")) is not None:
         return refused
     console, user, t = console_of(request), request["user"], found.ticket
     await cases.finish(console.engine, t.ticket, "closed")

@@ -82,6 +82,25 @@ async def test_login_queue_order_and_logout(console, console_page):
     assert actions == ["login", "logout"]
 
 
+@pytest.mark.parametrize("console_overrides", [{"queue_page_size": 2}])
+async def test_queue_pages_keep_the_most_urgent_first(console, console_page):
+    page = console_page
+    for code, urgency, minutes in (("HN1", "normal", 50), ("HN2", "normal", 40), ("HU1", "urgent", 5),
+                                   ("HE1", "emergency", 1), ("HN3", "normal", 60)):
+        await add_ticket(console.engine, code, urgency=urgency, minutes_ago=minutes)
+    await browser_login(page, console, "staff")
+    shown = []
+    while True:
+        shown.append(await page.eval_on_selector_all("#queue-body tr", "rows => rows.map(r => r.dataset.ticket)"))
+        if not await page.locator("#next-page").count():
+            break
+        await page.click("#next-page")
+        await page.wait_for_selector("#queue-body tr")
+    assert shown == [["HE1", "HU1"], ["HN3", "HN1"], ["HN2"]]
+    assert await page.inner_text("#queue-count") == "5"
+    assert await page.inner_text("#queue-counts") == "緊急（生命・安全） 1件・至急 1件・通常 3件"
+
+
 async def test_wrong_password_and_unknown_user_get_the_same_answer(console, console_page):
     page = console_page
     messages = []

@@ -77,18 +77,25 @@ def _serve(host: str, port: int) -> int:
     for chatty in ("aiosqlite", "sqlalchemy.engine", "asyncpg"):  # their debug output quotes SQL parameters
         logging.getLogger(chatty).setLevel(logging.WARNING)
     settings = _settings()
+
+    async def check() -> None:
+        probe = get_engine.__wrapped__()  # an uncached engine, disposed on this short-lived loop
+        try:
+            await prepare(probe)
+        finally:
+            await probe.dispose()
+
+    try:
+        asyncio.run(check())
+    except SchemaOutdated as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
     engine = get_engine()
     rasa_url = os.environ.get("RASA_URL") or f"http://127.0.0.1:{os.environ.get('RASA_PORT', '5005')}"
     rasa = RasaClient(rasa_url, token=os.environ.get("RASA_TOKEN") or None,
                       timeout=float(os.environ.get("CONSOLE_RASA_TIMEOUT", "5")))
 
     async def app_factory() -> web.Application:
-        try:
-            await prepare(engine)
-        except SchemaOutdated as exc:
-            await engine.dispose()
-            print(str(exc), file=sys.stderr)
-            raise SystemExit(1) from None
         app = create_app(engine, rasa, settings)
 
         async def dispose(_app: web.Application) -> None:

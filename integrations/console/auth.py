@@ -17,7 +17,7 @@ import time
 import unicodedata
 from collections import deque
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Callable, Deque, Dict, Optional, Tuple
 
 from argon2 import PasswordHasher
@@ -230,7 +230,8 @@ async def load_session(engine: AsyncEngine, raw: Optional[str], settings: Consol
         if not user.active or session_expired(sess.created_at, sess.last_seen, sess.expires_at, now, settings):
             await session.execute(delete(StaffSession).where(StaffSession.id == sess.id))
             return None
-        if touch:
+        # Activity is written at most every few seconds (a write per page view would cost more than the page).
+        if touch and now - utc(sess.last_seen) >= min(timedelta(seconds=30), settings.idle_timeout / 10):
             await session.execute(update(StaffSession).where(StaffSession.id == sess.id).values(last_seen=now))
         return CurrentUser(id=user.id, username=user.username, display_name=user.display_name, role=user.role,
                            session_id=sess.id, csrf_token=sess.csrf_token)

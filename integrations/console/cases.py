@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import List, Optional
+from typing import Dict, List, Optional
 
-from sqlalchemy import and_, case, or_, select, update
+from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot.db.models import HandoffTicket
@@ -65,7 +65,7 @@ def _urgency_rank():
     return case(*((HandoffTicket.urgency == u, i) for i, u in enumerate(URGENCY_ORDER)), else_=len(URGENCY_ORDER))
 
 
-async def queue(engine: AsyncEngine) -> List[QueueRow]:
+async def queue(engine: AsyncEngine, *, limit: Optional[int] = None, offset: int = 0) -> List[QueueRow]:
     """Open and claimed cases: emergency, urgent, normal; within each, the longest waiting first."""
     query = (
         select(HandoffTicket.ticket, HandoffTicket.urgency, HandoffTicket.mode, HandoffTicket.channel,
@@ -73,11 +73,23 @@ async def queue(engine: AsyncEngine) -> List[QueueRow]:
         .outerjoin(StaffUser, StaffUser.id == HandoffTicket.claimed_by)
         .where(HandoffTicket.status.in_(ACTIVE))
         .order_by(_urgency_rank(), HandoffTicket.created_at.asc(), HandoffTicket.id.asc())
+        .limit(limit).offset(offset)
     )
     async with AsyncSession(engine) as session:
         result = await session.execute(query)
         return [QueueRow(ticket=r[0], urgency=r[1], mode=r[2], channel=r[3], status=r[4], created_at=utc(r[5]),
                          callback_after=utc(r[6]), claimed_by_name=r[7]) for r in result]
+
+
+async def queue_counts(engine: AsyncEngine) -> Dict[str, int]:
+    """Waiting cases per urgency (every urgency present, zero included)."""
+    async with AsyncSession(engine) as session:
+        result = await session.execute(
+            select(HandoffTicket.urgency, func.count()).where(HandoffTicket.status.in_(ACTIVE))
+            .group_by(HandoffTicket.urgency)
+        )
+        found = {u: int(n) for u, n in result}
+    return {**{u: 0 for u in URGENCY_ORDER}, **found}
 
 
 @dataclass(frozen=True)

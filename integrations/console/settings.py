@@ -24,6 +24,8 @@ class ConsoleSettings:
     login_window: timedelta = timedelta(minutes=10)
     #: Seconds between refreshes of the queue page.
     queue_refresh_seconds: int = 5
+    #: Cases per queue page (the most urgent and longest waiting come first).
+    queue_page_size: int = 100
     timezone: str = "Asia/Tokyo"
     municipality: str = ""
     password_min_length: int = 12

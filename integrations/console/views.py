@@ -10,7 +10,7 @@ import re
 import secrets
 from datetime import datetime
 from typing import Any, Dict, Optional
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import aiohttp_jinja2
 from aiohttp import web
@@ -177,27 +177,42 @@ async def logout(request: web.Request) -> web.Response:
 def _queue_items(console: Console, rows) -> list:
     now = datetime.now(console.tz)
     return [{
-        "ticket": r.ticket, "urgency": r.urgency, "urgency_label": URGENCY_LABELS.get(r.urgency, r.urgency),
-        "mode": r.mode, "mode_label": MODE_LABELS.get(r.mode, r.mode),
+        "ticket": r.ticket, "url": "/cases/" + quote(r.ticket, safe=""), "urgency": r.urgency,
+        "urgency_label": URGENCY_LABELS.get(r.urgency, r.urgency), "mode_label": MODE_LABELS.get(r.mode, r.mode),
         "channel_label": CHANNEL_LABELS.get(r.channel, r.channel),
         "waiting_minutes": r.waiting_minutes(now), "callback_at": local(console, r.callback_after, "%m/%d %H:%M"),
         "status_label": STATUS_LABELS.get(r.status, r.status), "claimed_by": r.claimed_by_name or "",
     } for r in rows]
 
 
+async def _queue_data(request: web.Request) -> Dict[str, Any]:
+    """One page of the queue, the counts per urgency and the paging links' numbers."""
+    console = console_of(request)
+    size = max(1, console.settings.queue_page_size)
+    raw = request.query.get("page", "1")
+    page = int(raw) if raw.isdigit() and len(raw) < 6 else 1
+    counts = await cases.queue_counts(console.engine)
+    total = sum(counts.values())
+    pages = max(1, -(-total // size))
+    page = min(max(1, page), pages)
+    rows = await cases.queue(console.engine, limit=size, offset=(page - 1) * size)
+    return {
+        "items": _queue_items(console, rows), "total": total, "page": page, "pages": pages,
+        "counts": [{"urgency": u, "label": URGENCY_LABELS[u], "count": counts[u]} for u in cases.URGENCY_ORDER],
+        "updated": datetime.now(console.tz).strftime("%H:%M:%S"),
+    }
+
+
 @require_role("staff")
 async def queue_page(request: web.Request) -> web.Response:
-    console = console_of(request)
-    items = _queue_items(console, await cases.queue(console.engine))
-    return render(request, "queue.html", {"items": items, "refresh_seconds": console.settings.queue_refresh_seconds,
-                                          "updated": datetime.now(console.tz).strftime("%H:%M:%S")})
+    data = await _queue_data(request)
+    data["refresh_seconds"] = console_of(request).settings.queue_refresh_seconds
+    return render(request, "queue.html", data)
 
 
 @require_role("staff", api=True, passive=True)
 async def queue_json(request: web.Request) -> web.Response:
-    console = console_of(request)
-    items = _queue_items(console, await cases.queue(console.engine))
-    return web.json_response({"items": items, "updated": datetime.now(console.tz).strftime("%H:%M:%S")})
+    return web.json_response(await _queue_data(request))
 
 
 # -- case ---------------------------------------------------------------------------------------------

@@ -51,7 +51,13 @@
       rows.appendChild(tr);
     }
     body.replaceChildren(rows);
-    document.getElementById("queue-count").textContent = String(items.length);
+  }
+
+  function counts(data) {
+    document.getElementById("queue-count").textContent = String(data.total);
+    document.getElementById("queue-counts").textContent = data.counts.map(function (c) {
+      return c.label + " " + c.count + "件";
+    }).join("・");
   }
 
   function refresh() {
@@ -64,6 +70,7 @@
       .then(function (data) {
         if (!data) { return; }
         render(data.items);
+        counts(data);
         document.getElementById("queue-updated").textContent = data.updated;
         status.textContent = "";
         status.classList.remove("stale");

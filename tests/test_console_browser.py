@@ -116,6 +116,8 @@ async def test_wrong_password_and_unknown_user_get_the_same_answer(console, cons
 
 async def test_claim_reply_and_hand_back(console, console_page):
     page = console_page
+    csp_violations = []
+    page.on("console", lambda m: csp_violations.append(m.text) if "Content Security Policy" in m.text else None)
     await add_ticket(console.engine, "HLIVE1", urgency="urgent", summary=INTAKE, sender_id="web-7f3a")
     console.rasa.conversation("web-7f3a", [
         ("user", "仕事をクビになって、家賃が2か月払えていません"),
@@ -177,6 +179,7 @@ async def test_claim_reply_and_hand_back(console, console_page):
     await page.click('a:has-text("受付一覧")')
     await page.wait_for_selector("#queue-body")
     assert await page.locator('#queue-body tr[data-ticket="HLIVE1"]').count() == 0
+    assert csp_violations == []  # scripts and styles all come from /static under default-src 'self'
     staff = console.user_ids["staff"]
     assert [a for a in await _audit(console.engine) if a[0] != "login"] == [
         ("open_case", "HLIVE1", staff, None), ("claim", "HLIVE1", staff, None), ("open_case", "HLIVE1", staff, None),
@@ -233,6 +236,32 @@ async def test_resident_script_is_shown_as_text(console, console_page):
     assert await page.inner_text('tr[data-field="job_history"] td.value') == INTAKE["fields"]["job_history"]
     await page.wait_for_timeout(300)
     assert dialogs == []
+
+
+@pytest.mark.parametrize("console_overrides", [{"queue_refresh_seconds": 1}])
+async def test_new_messages_appear_during_a_live_chat(console, console_page):
+    page = console_page
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), asyncio.ensure_future(dialog.dismiss())))
+    await add_ticket(console.engine, "HLIVE2", urgency="urgent", sender_id="web-live2")
+    console.rasa.conversation("web-live2", [("user", "人と話したい")])
+    await browser_login(page, console, "staff", path="/cases/HLIVE2")
+    assert "人と話したい" in await page.inner_text("#transcript")
+    console.rasa.trackers["web-live2"].append(
+        {"event": "user", "text": "<script>alert(4)</script>今日泊まる場所がありません", "timestamp": 1_795_000_300})
+    newest = page.locator("#chat li.from-resident .text").last
+    await newest.wait_for()
+    await page.wait_for_function(
+        "() => [...document.querySelectorAll('#chat .text')].some(e => e.textContent.includes('泊まる場所'))",
+        timeout=5000)
+    assert await newest.inner_text() == "<script>alert(4)</script>今日泊まる場所がありません"
+    assert await page.locator("#chat script").count() == 0 and dialogs == []
+    console.rasa.mode = "down"
+    await page.wait_for_selector("#transcript-live-error:not([hidden])", timeout=5000)
+    assert "接続できない" in await page.inner_text("#transcript-live-error")
+    assert "泊まる場所" in await page.inner_text("#chat")  # what was shown stays
+    opened = [a for a in await _audit(console.engine) if a[0] == "open_case"]
+    assert len(opened) == 1  # refreshing is not opening the case again
 
 
 async def test_print_view_summary_only_unless_asked(console, console_page):

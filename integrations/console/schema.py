@@ -26,6 +26,6 @@ async def prepare(engine: AsyncEngine) -> None:
     lacking = [c for c in CONSOLE_COLUMNS if c not in columns]
     if lacking:
         raise SchemaOutdated(
-            "handoff_tickets lacks the console's columns " + ", ".join(lacking) + ": run the database migrations "
-            "(alembic upgrade head) before starting the console"
+            "handoff_tickets テーブルにコンソール用の列（" + ", ".join(lacking) + "）がありません。"
+            "先にデータベースの移行（alembic upgrade head）を実行してください。"
         )

@@ -250,7 +250,7 @@ async def _case_context(request: web.Request, found: cases.Case, *, with_transcr
                       "staff_name": m.staff_name or ""} for m in messages],
         "has_undelivered": any(not m.delivered for m in messages), "allowed": allowed,
         "take_over": t.status == "claimed" and t.claimed_by != user.id and allowed["claim"],
-        "reply_max": console.settings.reply_max_chars, "draft": "", "error": None, "printed_at":
+        "reply_max": console.settings.reply_max_chars, "refresh_seconds": console.settings.queue_refresh_seconds, "draft": "", "error": None, "printed_at":
             datetime.now(console.tz).strftime("%Y年%m月%d日 %H:%M"),
     }
 
@@ -280,6 +280,20 @@ async def case_print(request: web.Request) -> web.Response:
     context = await _case_context(request, found, with_transcript=with_transcript)
     context["with_transcript"] = with_transcript
     return render(request, "case_print.html", context)
+
+
+@require_role("staff", api=True, passive=True)
+async def case_transcript_json(request: web.Request) -> web.Response:
+    """The conversation for the case page's live refresh (during a live chat, new messages appear)."""
+    found = await _case_or_404(request)
+    console = console_of(request)
+    transcript, error = await _transcript(console, found.ticket.sender_id)
+    return web.json_response({
+        "lines": [{"who": line.who, "who_label": "相談者" if line.who == "resident" else "ボット",
+                   "at": line.at.strftime("%m/%d %H:%M:%S") if line.at else "", "text": line.text,
+                   "note": line.note, "buttons": list(line.buttons)} for line in transcript],
+        "error": error, "active": found.ticket.status in cases.ACTIVE,
+    })
 
 
 async def _refusal(request: web.Request, found: cases.Case, action: str) -> Optional[web.Response]:
@@ -522,6 +536,7 @@ def setup_routes(app: web.Application) -> None:
     r.add_get("/queue.json", queue_json, name="queue_json")
     r.add_get("/cases/{ticket}", case_page, name="case")
     r.add_get("/cases/{ticket}/print", case_print, name="case_print")
+    r.add_get("/cases/{ticket}/transcript.json", case_transcript_json, name="case_transcript")
     r.add_post("/cases/{ticket}/claim", case_claim, name="case_claim")
     r.add_post("/cases/{ticket}/reply", case_reply, name="case_reply")
     r.add_post("/cases/{ticket}/retry", case_retry, name="case_retry")

@@ -63,11 +63,16 @@ class HandoffTicket(Base):
     urgency = Column(String(16), nullable=False)
     mode = Column(String(16), nullable=False)  # live | callback
     reason = Column(String(64), nullable=False)  # crisis signal or request kind, never free text
-    status = Column(String(16), nullable=False, default="open")
+    status = Column(String(16), nullable=False, default="open")  # open | claimed | handed_back | closed
     callback_after = Column(UTCDateTime, nullable=True)
     summary = Column(JSON, nullable=True)  # intake fields known at handoff time
     created_at = Column(UTCDateTime, nullable=False)
     notes = Column(Text, nullable=True)
+    # Staff console (integrations/console): who took the case and when it ended. ``claimed_by`` is a
+    # staff_users.id without a foreign key, so the bot's tables can be created without the console's.
+    claimed_by = Column(Integer, nullable=True, index=True)
+    claimed_at = Column(UTCDateTime, nullable=True)
+    closed_at = Column(UTCDateTime, nullable=True)
 
 
 #: Booking states; the seat stays taken for every state but ``cancelled``.

@@ -79,9 +79,10 @@ def setup_webchat(app: web.Application, *, rasa_url: str, prefix: str = "/chat",
 
 
 async def _client_session(app: web.Application) -> AsyncIterator[None]:
-    # sock_read outlasts an Engine.IO long poll (ping interval 25 s).
+    # sock_read outlasts an Engine.IO long poll (ping interval 25 s). Every open chat holds one
+    # upstream connection (a long poll or a WebSocket), so the pool has no fixed ceiling.
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=75)
-    async with aiohttp.ClientSession(timeout=timeout) as client:
+    async with aiohttp.ClientSession(timeout=timeout, connector=aiohttp.TCPConnector(limit=0)) as client:
         app[WEBCHAT].client = client
         yield
         app[WEBCHAT].client = None

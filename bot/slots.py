@@ -20,7 +20,7 @@ Who sees what (the ``booking`` section of the profile):
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
 from typing import Callable, Iterator, List, Mapping, Optional, Tuple
@@ -128,19 +128,31 @@ def _days(start_day: date, end_day: date) -> Iterator[date]:
         day += timedelta(days=1)
 
 
-def _iter_slots(dest_code: str, profile: Profile, start_day: date, end_day: date) -> Iterator[Slot]:
+def _iter_times(dest_code: str, profile: Profile, start_day: date, end_day: date) -> Iterator[Tuple[datetime, datetime]]:
+    """(start, end) in UTC of every slot on the open days between the two local dates."""
     dest = _destination(dest_code, profile)
     tz = ZoneInfo(profile.municipality.timezone)
-    times = _day_times(dest.opening or profile.office_hours, dest.slot_minutes, dest.lunch)
+    times = [(timedelta(minutes=b), timedelta(minutes=f))
+             for b, f in _day_times(dest.opening or profile.office_hours, dest.slot_minutes, dest.lunch)]
+    if not times:
+        return
     for day in _days(start_day, end_day):
         if not is_open_day(dest_code, day, profile):
             continue
         midnight = datetime(day.year, day.month, day.day, tzinfo=tz)
-        for begin, finish in times:
-            # Local wall-clock time, then UTC (Japan has no DST, but this stays right where there is).
-            start = (midnight + timedelta(minutes=begin)).astimezone(UTC)
-            end = (midnight + timedelta(minutes=finish)).astimezone(UTC)
-            yield Slot(dest_code, start, end, dest.capacity, dest.capacity, profile.municipality.timezone)
+        if (midnight + times[-1][1]).utcoffset() == midnight.utcoffset():
+            base = midnight.astimezone(UTC)  # one offset all day (always so in Japan): plain arithmetic
+            for begin, finish in times:
+                yield base + begin, base + finish
+        else:  # a clock change during the day: convert each wall-clock time
+            for begin, finish in times:
+                yield (midnight + begin).astimezone(UTC), (midnight + finish).astimezone(UTC)
+
+
+def _iter_slots(dest_code: str, profile: Profile, start_day: date, end_day: date) -> Iterator[Slot]:
+    capacity, zone = _destination(dest_code, profile).capacity, profile.municipality.timezone
+    for start, end in _iter_times(dest_code, profile, start_day, end_day):
+        yield Slot(dest_code, start, end, capacity, capacity, zone)
 
 
 def generate(dest_code: str, profile: Profile, start_day: date, end_day: date) -> List[Slot]:
@@ -223,14 +235,15 @@ def free_slots(
     if not dest.bookable or (limit is not None and limit <= 0):
         return []
     win = window(dest_code, profile, now, urgency)
+    capacity, zone = dest.capacity, profile.municipality.timezone
     out: List[Slot] = []
-    for slot in _iter_slots(dest_code, profile, win.first_day, win.last_day):
-        if slot.start < win.earliest:
+    for start, end in _iter_times(dest_code, profile, win.first_day, win.last_day):
+        if start < win.earliest:
             continue
-        left = slot.capacity - taken.get(slot.start, 0)
+        left = capacity - taken.get(start, 0)
         if left <= 0:
             continue
-        slot = replace(slot, left=left)
+        slot = Slot(dest_code, start, end, capacity, left, zone)
         if predicate is not None and not predicate(slot):
             continue
         out.append(slot)
@@ -264,7 +277,7 @@ def check(dest_code: str, profile: Profile, now: datetime, start: datetime, end:
         return "out_of_window"
     if not is_open_day(dest_code, day, profile):
         return "closed"
-    if not any(s.start == start and s.end == end for s in _iter_slots(dest_code, profile, day, day)):
+    if (start, end) not in set(_iter_times(dest_code, profile, day, day)):
         return "not_a_slot"
     if day < window(dest_code, profile, now, urgency).first_day:
         return "held_for_urgent"

@@ -65,6 +65,29 @@ def test_sample_profile_office_hours_and_closures(profile):
     assert all(isinstance(day, date) for day in profile.closed.dates)
 
 
+def test_sample_opening_per_destination(profile):
+    saposute, disability = profile.opening("saposute"), profile.opening("disability_employment")
+    assert saposute.days == (1, 2, 3, 4, 5) and (saposute.open, saposute.close) == (time(10), time(18))
+    assert disability.days == (0, 1, 2, 3, 4) and (disability.open, disability.close) == (time(9), time(17, 30))
+    assert profile.opening("jiritsu_soudan") == profile.office_hours  # no own opening: the city's hours
+    assert profile.destinations["jiritsu_soudan"].lunch == (time(12), time(13))
+    assert date(2026, 8, 13) in profile.destinations["saposute"].closures
+
+
+def test_sample_booking_rules(profile):
+    rules = profile.booking
+    assert (rules.window_days, rules.min_notice_minutes, rules.urgent_first_days) == (90, 60, 2)
+    assert rules.reminder_time == time(18)
+    assert profile.bring("jiritsu_soudan").startswith("本人確認できるもの（なくても相談できます）")
+    assert "履歴書" in profile.bring("hellowork")  # a destination's own text wins
+
+
+def test_booking_section_is_optional(tmp_path):
+    city = load_profile(edited_profile(tmp_path, lambda raw: raw.pop("booking")))
+    assert city.booking.window_days == 90 and city.booking.reminder_time == time(18)
+    assert "本人確認" in city.bring("saposute")
+
+
 def test_sample_thresholds(profile):
     assert profile.thresholds.as_dict() == {
         "youth_min_age": 15, "youth_max_age": 49, "silver_min_age": 60,
@@ -200,6 +223,22 @@ BROKEN = {
     "no_fallback": (_set("routing.fallback", _DELETE), "routing.fallback"),
     "staff_reason_missing": (_set("routing.staff_reason", {"urgent": "すぐ連絡します。"}), "routing.staff_reason.emergency"),
     "no_crisis_contacts": (_set("crisis_contacts", []), "crisis_contacts"),
+    "opening_bad_day": (_set("destinations.saposute.opening", {"days": ["saturday"], "open": "10:00", "close": "18:00"}),
+                        "destinations.saposute.opening.days[0]"),
+    "opening_upside_down": (_set("destinations.saposute.opening", {"days": ["sat"], "open": "18:00", "close": "10:00"}),
+                            "destinations.saposute.opening.close"),
+    "opening_missing_close": (_set("destinations.saposute.opening", {"days": ["sat"], "open": "10:00"}),
+                              "destinations.saposute.opening.close: missing"),
+    "lunch_not_a_span": (_set("destinations.jiritsu_soudan.lunch", "お昼"), "destinations.jiritsu_soudan.lunch"),
+    "lunch_upside_down": (_set("destinations.jiritsu_soudan.lunch", "13:00-12:00"), "destinations.jiritsu_soudan.lunch"),
+    "closure_not_a_date": (_set("destinations.saposute.closures", ["8月13日"]), "destinations.saposute.closures[0]"),
+    "destination_key_typo": (_set("destinations.saposute.openning", {}), "destinations.saposute.openning"),
+    "booking_key_typo": (_set("booking.window", 30), "booking.window"),
+    "booking_window_zero": (_set("booking.window_days", 0), "booking.window_days"),
+    "booking_notice_negative": (_set("booking.min_notice_minutes", -5), "booking.min_notice_minutes"),
+    "booking_urgent_days_too_many": (_set("booking.urgent_first_days", 90), "booking.urgent_first_days"),
+    "booking_reminder_hour": (_set("booking.reminder_hour", "18時"), "booking.reminder_hour"),
+    "booking_bring_empty": (_set("booking.bring", ""), "booking.bring"),
 }
 
 

@@ -33,7 +33,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot import slots as slotlib
-from bot.db.engine import ensure_schema
+from bot.db.engine import ensure_schema, reader, write_turn
 from bot.db.handoffs import _ALPHABET
 from bot.db.models import ACTIVE_STATUSES, Booking, BookingEvent, SlotLoad
 from bot.profile import Profile, load_profile
@@ -169,10 +169,13 @@ def _retryable(err: DBAPIError) -> bool:
     return "database is locked" in message or "database is busy" in message or "deadlock" in message
 
 
-async def _retrying(attempt: Callable[[], Awaitable[BookResult]]) -> BookResult:
+async def _retrying(engine: AsyncEngine, attempt: Callable[[], Awaitable[BookResult]]) -> BookResult:
+    """Run a write transaction, again after a deadlock, serialisation failure, busy file or
+    reference collision (with a short random back-off outside the write turn)."""
     for n in range(_ATTEMPTS):
         try:
-            return await attempt()
+            async with write_turn(engine):
+                return await attempt()
         except _Abort as abort:
             return abort.result
         except IntegrityError as err:  # a freshly drawn reference already exists: draw again
@@ -288,7 +291,7 @@ async def book(
                 session.add(BookingEvent(booking_id=booking.id, status="booked", at=now, actor="resident"))
             return BookResult("booked", booking)
 
-    return await _retrying(attempt)
+    return await _retrying(engine, attempt)
 
 
 async def move(
@@ -345,7 +348,7 @@ async def move(
                                          previous_start=old))
             return BookResult("moved", booking)
 
-    return await _retrying(attempt)
+    return await _retrying(engine, attempt)
 
 
 async def cancel(engine: AsyncEngine, reference: str, actor: str = "resident", *,
@@ -368,11 +371,11 @@ async def cancel(engine: AsyncEngine, reference: str, actor: str = "resident", *
                 if actor == "resident" and booking.start <= now:
                     _abort(session, "refused", booking, "started")
                 await _release_seat(session, booking.destination, booking.start)
-                booking.status, booking.updated_at = "cancelled", now
+                booking.status, booking.sequence, booking.updated_at = "cancelled", booking.sequence + 1, now
                 session.add(BookingEvent(booking_id=booking.id, status="cancelled", at=now, actor=actor))
             return BookResult("cancelled", booking)
 
-    return await _retrying(attempt)
+    return await _retrying(engine, attempt)
 
 
 async def mark(engine: AsyncEngine, reference: str, status: str, actor: str, *,
@@ -407,7 +410,7 @@ async def mark(engine: AsyncEngine, reference: str, status: str, actor: str, *,
                     session.add(BookingEvent(booking_id=booking.id, status=status, at=now, actor=actor))
             return BookResult(status, booking)
 
-    return await _retrying(attempt)
+    return await _retrying(engine, attempt)
 
 
 async def mark_reminded(engine: AsyncEngine, booking_id: int, *, now: Optional[datetime] = None) -> bool:
@@ -415,7 +418,7 @@ async def mark_reminded(engine: AsyncEngine, booking_id: int, *, now: Optional[d
     now = _now(now)
     await ensure_schema(engine)
     table = Booking.__table__
-    async with engine.begin() as conn:
+    async with write_turn(engine), engine.begin() as conn:
         result = await conn.execute(
             update(table).where(table.c.id == booking_id, table.c.reminder_sent_at.is_(None))
             .values(reminder_sent_at=now)
@@ -432,7 +435,7 @@ async def find(engine: AsyncEngine, reference: str) -> Optional[Booking]:
     if ref is None:
         return None
     await ensure_schema(engine)
-    async with _session(engine) as session:
+    async with _session(reader(engine)) as session:
         return (await session.execute(select(Booking).where(Booking.reference == ref))).scalars().first()
 
 
@@ -442,7 +445,7 @@ async def bookings_for(engine: AsyncEngine, sender_id: str, *, active_only: bool
     query = select(Booking).where(Booking.sender_id == sender_id)
     if active_only:
         query = query.where(Booking.status.in_(ACTIVE_STATUSES))
-    async with _session(engine) as session:
+    async with _session(reader(engine)) as session:
         return list((await session.execute(query.order_by(Booking.start, Booking.id))).scalars())
 
 
@@ -452,7 +455,7 @@ async def history(engine: AsyncEngine, reference: str) -> List[BookingEvent]:
     if ref is None:
         return []
     await ensure_schema(engine)
-    async with _session(engine) as session:
+    async with _session(reader(engine)) as session:
         rows = await session.execute(
             select(BookingEvent).join(Booking, Booking.id == BookingEvent.booking_id)
             .where(Booking.reference == ref).order_by(BookingEvent.at, BookingEvent.id)
@@ -465,7 +468,7 @@ async def taken_counts(engine: AsyncEngine, destination: str, start_utc: datetim
     """Seats taken per slot start (aware UTC) in ``[start_utc, end_utc)``, for ``slots.free_slots``."""
     await ensure_schema(engine)
     table = SlotLoad.__table__
-    async with engine.connect() as conn:
+    async with reader(engine).connect() as conn:
         rows = await conn.execute(
             select(table.c.start, table.c.taken)
             .where(table.c.destination == destination, table.c.start >= start_utc, table.c.start < end_utc,
@@ -501,7 +504,7 @@ async def due_reminders(engine: AsyncEngine, now: Optional[datetime] = None, *,
     begin = datetime.combine(tomorrow, datetime.min.time(), tzinfo=tz).astimezone(UTC)
     finish = datetime.combine(tomorrow + timedelta(days=1), datetime.min.time(), tzinfo=tz).astimezone(UTC)
     await ensure_schema(engine)
-    async with _session(engine) as session:
+    async with _session(reader(engine)) as session:
         rows = await session.execute(
             select(Booking)
             .where(Booking.start >= begin, Booking.start < finish, Booking.status.in_(ACTIVE_STATUSES),

@@ -7,20 +7,24 @@ SQLite engines are made safe for concurrent writers: the driver's own transactio
 switched off and every transaction starts with ``BEGIN IMMEDIATE`` (it takes the write lock at
 once, so a read-then-write transaction can never act on a stale read), the journal is WAL and a
 busy connection waits up to 30 s instead of failing. DDL is transactional too, so a migration
-either applies whole or not at all.
+either applies whole or not at all. Pure reads go through :func:`reader` (a plain deferred
+``BEGIN``: WAL readers never wait for the writer), and :func:`write_turn` queues the writers of
+one process on an asyncio lock instead of leaving them to SQLite's sleeping busy handler.
 """
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import weakref
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, AsyncIterator, Optional
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import AsyncAdaptedQueuePool
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SQLITE = ROOT / "var" / "intake.db"
@@ -52,6 +56,11 @@ def make_engine(url: str | None = None, *, schema: Optional[str] = None, pool_si
         if resolved.startswith("sqlite+aiosqlite:///") and ":memory:" not in resolved:
             Path(resolved.split(":///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
         connect_args = dict(kwargs.pop("connect_args", {}), timeout=SQLITE_BUSY_SECONDS)
+        if ":memory:" not in resolved and resolved.rstrip("/") != "sqlite+aiosqlite:":
+            # A small pool instead of SQLAlchemy 1.4's NullPool: no new thread and PRAGMAs per session.
+            kwargs.setdefault("poolclass", AsyncAdaptedQueuePool)
+            kwargs.setdefault("pool_size", pool_size or 5)
+            kwargs.setdefault("max_overflow", 10 if max_overflow is None else max_overflow)
         engine = create_async_engine(resolved, future=True, connect_args=connect_args, **kwargs)
         _make_sqlite_transactional(engine)
         return engine
@@ -82,7 +91,37 @@ def _make_sqlite_transactional(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection):  # pragma: no cover
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        read_only = connection.get_execution_options().get("sqlite_read_only", False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+_readers: "weakref.WeakKeyDictionary[Any, AsyncEngine]" = weakref.WeakKeyDictionary()
+
+
+def reader(engine: AsyncEngine) -> AsyncEngine:
+    """The same engine for read-only work: on SQLite its transactions do not take the write lock."""
+    if engine.dialect.name != "sqlite":
+        return engine
+    found = _readers.get(engine.sync_engine)
+    if found is None:
+        found = _readers[engine.sync_engine] = engine.execution_options(sqlite_read_only=True)
+    return found
+
+
+_write_locks: "weakref.WeakKeyDictionary[Any, weakref.WeakKeyDictionary]" = weakref.WeakKeyDictionary()
+
+
+@contextlib.asynccontextmanager
+async def write_turn(engine: AsyncEngine) -> AsyncIterator[None]:
+    """Hold while writing to a SQLite engine: writers of this process wait in line on the event
+    loop (other processes still meet SQLite's own lock). Does nothing for PostgreSQL."""
+    if engine.dialect.name != "sqlite":
+        yield
+        return
+    per_loop = _write_locks.setdefault(engine.sync_engine, weakref.WeakKeyDictionary())
+    lock = per_loop.setdefault(asyncio.get_running_loop(), asyncio.Lock())
+    async with lock:
+        yield
 
 
 @lru_cache(maxsize=4)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+import weakref
 from functools import lru_cache
 from pathlib import Path
 
@@ -49,11 +50,18 @@ def head() -> str:
     return only
 
 
+#: Alembic keeps its running environment in a module-global proxy (``alembic.context``), so two
+#: upgrades interleaving on one event loop would configure each other's: one at a time per loop.
+_loop_locks: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock]" = weakref.WeakKeyDictionary()
+
+
 async def migrate(engine: AsyncEngine) -> None:
     """Upgrade ``engine``'s database to head (idempotent, safe to call concurrently)."""
     script = await asyncio.to_thread(_script)
-    async with engine.begin() as conn:
-        await conn.run_sync(_upgrade, script)
+    lock = _loop_locks.setdefault(asyncio.get_running_loop(), asyncio.Lock())
+    async with lock:
+        async with engine.begin() as conn:
+            await conn.run_sync(_upgrade, script)
 
 
 def _upgrade(connection, script: ScriptDirectory) -> None:

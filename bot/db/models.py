@@ -110,7 +110,7 @@ class Booking(Base):
     start = Column("start_at", UTCDateTime, key="start", nullable=False)
     end = Column("end_at", UTCDateTime, key="end", nullable=False)
     status = Column(String(16), nullable=False, default="booked")
-    sequence = Column(Integer, nullable=False, default=0)  # moves so far (the .ics SEQUENCE)
+    sequence = Column(Integer, nullable=False, default=0)  # moves and cancellation (the .ics SEQUENCE)
     summary = Column(JSON, nullable=True)  # intake summary, stored only with consent
     consent = Column(Boolean, nullable=False, default=False)
     consent_at = Column(UTCDateTime, nullable=True)

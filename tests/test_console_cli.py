@@ -88,12 +88,18 @@ def test_serve_answers_with_the_sign_in_page(tmp_path):
         proc.wait(timeout=20)
 
 
-def test_serve_refuses_a_database_without_the_console_columns(tmp_path):
+def test_an_old_database_is_migrated_and_keeps_its_tickets(tmp_path):
     db = tmp_path / "intake.db"
     with sqlite3.connect(db) as conn:  # handoff_tickets as the bot created it before the console existed
         conn.execute("CREATE TABLE handoff_tickets (id INTEGER PRIMARY KEY, ticket VARCHAR(16) NOT NULL UNIQUE, "
                      "sender_id VARCHAR(255) NOT NULL, channel VARCHAR(32) NOT NULL, urgency VARCHAR(16) NOT NULL, "
                      "mode VARCHAR(16) NOT NULL, reason VARCHAR(64) NOT NULL, status VARCHAR(16) NOT NULL, "
                      "callback_after DATETIME, summary JSON, created_at DATETIME NOT NULL, notes TEXT)")
-    done = _run(["serve", "--port", str(_free_port())], db)
-    assert done.returncode == 1 and "alembic upgrade head" in done.stderr
+        conn.execute("INSERT INTO handoff_tickets (ticket, sender_id, channel, urgency, mode, reason, status, created_at) "
+                     "VALUES ('HOLD234', 's-old', 'rest', 'urgent', 'callback', 'no_shelter', 'open', '2026-11-01 00:00:00')")
+    done = _run(["create-admin", "--username", "kanri1"], db, password="ながいパスワード-2026-admin")
+    assert done.returncode == 0, done.stderr
+    with sqlite3.connect(db) as conn:
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(handoff_tickets)")}
+        assert {"claimed_by", "claimed_at", "closed_at"} <= columns
+        assert conn.execute("SELECT ticket FROM handoff_tickets").fetchall() == [("HOLD234",)]

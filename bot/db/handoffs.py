@@ -35,7 +35,7 @@ async def open_ticket(
     async with AsyncSession(engine, expire_on_commit=False) as session, session.begin():
         existing = (
             await session.execute(
-                select(HandoffTicket).where(HandoffTicket.sender_id == sender_id, HandoffTicket.status == "open")
+                select(HandoffTicket).where(HandoffTicket.sender_id == sender_id, HandoffTicket.status.in_(("open", "claimed")))
             )
         ).scalars().first()
         if existing:

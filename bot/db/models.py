@@ -111,7 +111,7 @@ class Booking(Base):
     end = Column("end_at", UTCDateTime, key="end", nullable=False)
     status = Column(String(16), nullable=False, default="booked")
     sequence = Column(Integer, nullable=False, default=0)  # moves and cancellation (the .ics SEQUENCE)
-    summary = Column(JSON, nullable=True)  # intake summary, stored only with consent
+    summary = Column(JSON(none_as_null=True), nullable=True)  # intake summary, stored only with consent
     consent = Column(Boolean, nullable=False, default=False)
     consent_at = Column(UTCDateTime, nullable=True)
     contact = Column(Text, nullable=True)
@@ -160,3 +160,7 @@ class BookingEvent(Base):
     at = Column(UTCDateTime, nullable=False)
     actor = Column(String(80), nullable=False)  # "resident" or "staff:<name>"
     previous_start = Column(UTCDateTime, nullable=True)
+
+
+# The console's tables share this metadata (one migration history for the whole database).
+from bot.db import staff_models  # noqa: E402,F401  (registers its tables on Base)

@@ -31,7 +31,7 @@ def _settings() -> ConsoleSettings:
 async def _create_admin(username: str, display_name: str, password: str) -> int:
     from bot.db.engine import get_engine
     from integrations.console.auth import Passwords
-    from integrations.console.schema import SchemaOutdated, prepare
+    from integrations.console.schema import prepare
     from integrations.console.users import AccountError, create_user
 
     settings = ConsoleSettings.from_env()
@@ -40,7 +40,7 @@ async def _create_admin(username: str, display_name: str, password: str) -> int:
         await prepare(engine)
         user = await create_user(engine, Passwords(settings.password_hasher()), username=username, password=password,
                                  role="admin", display_name=display_name, min_length=settings.password_min_length)
-    except (AccountError, SchemaOutdated) as exc:
+    except AccountError as exc:
         print(f"作成できませんでした: {exc}", file=sys.stderr)
         return 1
     finally:
@@ -70,7 +70,7 @@ def _serve(host: str, port: int) -> int:
 
     from bot.db.engine import get_engine
     from integrations.console.app import create_app
-    from integrations.console.schema import SchemaOutdated, prepare
+    from integrations.console.schema import prepare
     from integrations.rasa_api import RasaClient
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -85,11 +85,7 @@ def _serve(host: str, port: int) -> int:
         finally:
             await probe.dispose()
 
-    try:
-        asyncio.run(check())
-    except SchemaOutdated as exc:
-        print(str(exc), file=sys.stderr)
-        return 1
+    asyncio.run(check())
     engine = get_engine()
     rasa_url = os.environ.get("RASA_URL") or f"http://127.0.0.1:{os.environ.get('RASA_PORT', '5005')}"
     rasa = RasaClient(rasa_url, token=os.environ.get("RASA_TOKEN") or None,

@@ -94,8 +94,9 @@ class ActionManageBooking(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         mode = "cancel" if _intent(tracker) == "cancel_booking" else "move"
-        ref = store.find_reference_in(tracker.latest_message.get("text") or "") or _entity(tracker, "booking_reference")
-        if not ref:
+        ref = (store.find_reference_in(tracker.latest_message.get("text") or "") or _entity(tracker, "booking_reference")
+               or tracker.get_slot("booking_reference"))  # the booking last made or named in this chat
+        if not ref or ref == flow.UNKNOWN_REFERENCE:
             active = await store.bookings_for(get_engine(), tracker.sender_id, active_only=True)
             ref = active[-1].reference if len(active) == 1 else None
         events = [SlotSet(k, None) for k in _RESET] + [SlotSet("booking_mode", mode), SlotSet("booking_reference", None)]
@@ -117,7 +118,7 @@ class ValidateBookingForm(FormValidationAction):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         asking = tracker.get_slot("requested_slot")
         intent, text = _intent(tracker), tracker.latest_message.get("text") or ""
-        if intent in _LEAVE and not (asking == "booking_reference" and store.find_reference_in(text)):
+        if asking and intent in _LEAVE and not (asking == "booking_reference" and store.find_reference_in(text)):
             return []  # the form rejects; a rule answers (crisis, a person, stop, another booking request)
         handler = {"booking_reference": self._reference, "booking_destination": self._destination,
                    "booking_slot": self._slot, "booking_consent": self._consent}.get(asking)

@@ -10,9 +10,15 @@ holds the words (its header explains the rule syntax); this module holds the mat
 * a lexicon phrase matches a token span when the hiragana readings are equal (死にたい = しにたい =
   氏にたい = ｼﾆﾀｲ; the span must end on a token boundary, so 田中氏に対して is not しにたい) or
   when every token has the same dictionary form (死にたい ~ 死にたかった, 死にたくなる);
+* an unknown katakana run that reads as a phrase in hiragana (シニタイヨ) is tokenised again in
+  hiragana; the lexicon's variants rewrite slang, typos and romaji first (タヒ, 死たい, shinitai);
 * a match is dropped when it is negated (死にたいとは思っていません), hyperbole (消えたいくらい
-  恥ずかしい), a condition (ご飯がないと力が出ない), in the past where that matters (殴られていた)
-  or in a context the lexicon excludes (a film, a disaster, someone who helps others).
+  恥ずかしい, 恥ずかしくて消えたい), a condition (ご飯がないと力が出ない), in the past where that
+  matters (殴られていた) or in a context the lexicon excludes (a film, a disaster, someone who
+  helps others);
+* suicidal talk in the past tense that the message says is over, or puts far back (去年は死にたいと
+  思ったこともあったけど今は大丈夫), becomes the urgent signal ``suicidal_history``: a person calls
+  back today, but the chat does not show 119 (lexicon: ``history``).
 
 Nothing happens at import: the dictionary and the lexicon load on first use. :func:`assess` never
 raises; if the engine itself fails it falls back to substring matching so a crisis still shows.
@@ -221,10 +227,12 @@ def _describe(m, grammar: _Grammar) -> tuple | None:
     lemma = m.dictionary_form().casefold()
     lemma_reading = reading if lemma == surface.casefold() else _lemma_reading(lemma)
     keys = {m.normalized_form().casefold(), lemma}
+    # A negator by its written forms, or by reading only when written in kana: 変 reads へん,
+    # like the Kansai negator, but is not one.
+    negator = bool(keys & grammar.negators) or (bool(_KANA.fullmatch(surface)) and lemma_reading in grammar.negators)
     if len(lemma_reading) > 1:  # one kana (に, し, ち) would make particles match 二, 死, 血
         keys.add(lemma_reading)
     keys = frozenset(keys)
-    negator = bool(keys & grammar.negators)
     return (
         reading,
         keys | _NEG_KEYS if negator else keys,

@@ -214,6 +214,7 @@ def test_recent_or_unresolved_suicidal_talk_stays_emergency(text):
         ("恥ずかしくて死にたいけど、それより本当に生きていたくない", "suicidal"),
         ("今も外で怒鳴ってる。ドアを叩いてる", "violence_now"),
         ("おとうさんがうごかない", "medical"),
+        ("呼吸が変", "medical"),  # 変 reads へん but is no negator…
     ],
 )
 def test_spelling_and_indirect_wording(text, signal):
@@ -226,6 +227,8 @@ def test_spelling_and_indirect_wording(text, signal):
     [
         "恥ずかしくて消えたい",  # embarrassment right before: hyperbole
         "ハローワークに行きました",  # a known katakana word is not read again
+        "ぜいきん はらってない。とくそくじょう きた",  # …so ぜ|いき|ん is not 息 + 変
+        "家を追い出されるのではと心配です",  # feared, not fixed
         "ロープを買ってきました、引っ越しの荷造り用",  # unless_message: the context is anywhere
         "今日はこれで終わりにします",
         "借金生活を終わりにしたい",

@@ -10,9 +10,15 @@ holds the words (its header explains the rule syntax); this module holds the mat
 * a lexicon phrase matches a token span when the hiragana readings are equal (死にたい = しにたい =
   氏にたい = ｼﾆﾀｲ; the span must end on a token boundary, so 田中氏に対して is not しにたい) or
   when every token has the same dictionary form (死にたい ~ 死にたかった, 死にたくなる);
+* an unknown katakana run that reads as a phrase in hiragana (シニタイヨ) is tokenised again in
+  hiragana; the lexicon's variants rewrite slang, typos and romaji first (タヒ, 死たい, shinitai);
 * a match is dropped when it is negated (死にたいとは思っていません), hyperbole (消えたいくらい
-  恥ずかしい), a condition (ご飯がないと力が出ない), in the past where that matters (殴られていた)
-  or in a context the lexicon excludes (a film, a disaster, someone who helps others).
+  恥ずかしい, 恥ずかしくて消えたい), a condition (ご飯がないと力が出ない), in the past where that
+  matters (殴られていた) or in a context the lexicon excludes (a film, a disaster, someone who
+  helps others);
+* suicidal talk in the past tense that the message says is over, or puts far back (去年は死にたいと
+  思ったこともあったけど今は大丈夫), becomes the urgent signal ``suicidal_history``: a person calls
+  back today, but the chat does not show 119 (lexicon: ``history``).
 
 Nothing happens at import: the dictionary and the lexicon load on first use. :func:`assess` never
 raises; if the engine itself fails it falls back to substring matching so a crisis still shows.
@@ -221,10 +227,12 @@ def _describe(m, grammar: _Grammar) -> tuple | None:
     lemma = m.dictionary_form().casefold()
     lemma_reading = reading if lemma == surface.casefold() else _lemma_reading(lemma)
     keys = {m.normalized_form().casefold(), lemma}
+    # A negator by its written forms, or by reading only when written in kana: 変 reads へん,
+    # like the Kansai negator, but is not one.
+    negator = bool(keys & grammar.negators) or (bool(_KANA.fullmatch(surface)) and lemma_reading in grammar.negators)
     if len(lemma_reading) > 1:  # one kana (に, し, ち) would make particles match 二, 死, 血
         keys.add(lemma_reading)
     keys = frozenset(keys)
-    negator = bool(keys & grammar.negators)
     return (
         reading,
         keys | _NEG_KEYS if negator else keys,
@@ -236,23 +244,46 @@ def _describe(m, grammar: _Grammar) -> tuple | None:
     )
 
 
+_KATAKANA_WORD = re.compile(r"[\u30a1-\u30faー]{3,}")
+_INFLECTING = frozenset({"動詞", "形容詞", "助動詞"})
+
+
 def _tokens(text: str, grammar: _Grammar) -> Iterator[_Token]:
     """Tokens of the text; morpheme descriptions are cached by (surface, word id) because words
-    repeat. Offsets are summed from surfaces (cheaper than asking Sudachi for each)."""
-    cache = grammar.words
+    repeat. Offsets are summed from surfaces (cheaper than asking Sudachi for each).
+
+    A katakana run the dictionary does not know may be a resident writing a whole phrase in
+    katakana (シニタイヨ, キエタイヨー). It is tokenised again in hiragana, and used so when that
+    reads as a phrase with a verb, adjective or auxiliary in it (し|に|たい|よ); an unknown noun
+    (リスカ) stays whole. Hiragana has the same length, so offsets still hold."""
     begin = 0
     for m in _tokenize(text):
         surface = m.surface()
-        key = (surface, m.word_id())
-        word = cache.get(key, False)
-        if word is False:
-            if len(cache) >= _WORD_CACHE:
-                cache.clear()
-            word = cache[key] = _describe(m, grammar)
-        end = begin + len(surface)
-        if word is not None:
-            yield _Token(begin, end, *word)
-        begin = end
+        respelt = _respelt(surface) if m.is_oov() and _KATAKANA_WORD.fullmatch(surface) else None
+        for sub in respelt or (m,):
+            word = _word(sub, grammar)
+            end = begin + len(sub.surface())
+            if word is not None:
+                yield _Token(begin, end, *word)
+            begin = end
+
+
+def _respelt(surface: str) -> list | None:
+    morphemes = list(_tokenize(to_hiragana(surface)))
+    if any(m.part_of_speech()[0] in _INFLECTING for m in morphemes):
+        return morphemes
+    return None
+
+
+def _word(m, grammar: _Grammar) -> tuple | None:
+    cache = grammar.words
+    key = (m.surface(), m.word_id())
+    word = cache.get(key, False)
+    if word is False:
+        if len(cache) >= _WORD_CACHE:
+            cache.clear()
+        word = cache[key] = _describe(m, grammar)
+    return word
 
 
 def _merge_negatives(tokens: Iterable[_Token]) -> list[_Token]:
@@ -419,8 +450,10 @@ class _Rule:
     needs: tuple[frozenset[int], ...]  # `with`: each group must occur in the sentence…
     needs_anywhere: bool  # …or anywhere in the message (`scope: message`)
     unless: frozenset[int]
+    unless_message: frozenset[int]  # dropped when one occurs anywhere in the message
     unless_before: frozenset[int]
     now: bool  # dropped when followed by a past auxiliary (殴られていた)
+    before: int | None = None  # how far back unless_before looks (default: settings.before)
 
 
 @dataclass(frozen=True)
@@ -438,6 +471,19 @@ class _Hyperbole:
     intensifiers: frozenset[str]
     reach: int
     harmless: frozenset[int]
+    before: frozenset[int]  # embarrassment right before the match (恥ずかしくて消えたい)
+    reach_before: int
+
+
+@dataclass(frozen=True)
+class _History:
+    """Past suicidal talk that the message says is over (lexicon: `history`)."""
+
+    demote: Mapping[str, str]  # signal → the urgent signal it becomes
+    reach: int  # tokens after the match searched for a past auxiliary, within the clause
+    distant: frozenset[int]  # in the sentence: long ago or a past experience (昔, ことがある)
+    recent: frozenset[int]  # anywhere: recent or still true (今も, さっき) — never demoted
+    over: tuple[_Rule, ...]  # anywhere: it is over (今は大丈夫)
 
 
 @dataclass(frozen=True)
@@ -457,6 +503,7 @@ class _Lexicon:
     levels: Mapping[str, str]
     hyperbole: _Hyperbole
     speculation: _Speculation
+    history: _History
     before: int
     negation_reach: int
     fallback: tuple[tuple[str, str], ...]  # (phrase, signal) for substring matching
@@ -570,11 +617,49 @@ def _speculative(piece: _Piece, span: Span, words: frozenset[str]) -> bool:
 
 
 def _hyperbolic(piece: _Piece, span: Span, hits: Hits, hyp: _Hyperbole) -> bool:
-    """消えたいくらい恥ずかしい: intensifier right after the match, then a harmless feeling."""
-    end = span[1]
+    """消えたいくらい恥ずかしい: intensifier right after the match, then a harmless feeling; or
+    恥ずかしくて消えたい: embarrassment right before it, in the same clause."""
+    start, end = span
+    clauses = piece.clauses
+    if any(
+        start - hyp.reach_before <= h_end <= start and clauses[h_start] == clauses[start]
+        for pid in hyp.before
+        for h_start, h_end in hits.get(pid, ())
+    ):
+        return True
     if end >= len(piece.tokens) or not piece.tokens[end].keys & hyp.intensifiers:
         return False
-    return any(end < start <= end + hyp.reach for pid in hyp.harmless for start, _ in hits.get(pid, ()))
+    return any(end < h_start <= end + hyp.reach for pid in hyp.harmless for h_start, _ in hits.get(pid, ()))
+
+
+def _past_after(piece: _Piece, span: Span, grammar: _Grammar, reach: int) -> bool:
+    """死にたいと思ったこともあった, リスカしてた: a past auxiliary follows in the same clause."""
+    for tok in piece.tokens[span[1] : span[1] + reach]:
+        if tok.keys & grammar.past:
+            return True
+        if tok.breaks:
+            return False
+    return False
+
+
+class _Message(NamedTuple):
+    """The whole message, for checks that look beyond one piece."""
+
+    pieces: Sequence[_Piece]
+    hits: Sequence[Hits]
+    pids: frozenset[int]  # every phrase found anywhere
+    over: Callable[[], bool]  # does the message say past trouble is over? (computed on demand)
+
+
+def _historic(piece: _Piece, span: Span, hits: Hits, msg: _Message, lex: _Lexicon) -> bool:
+    """Is this suicidal match history (去年は死にたいと思ったこともあったけど今は大丈夫)? Past tense
+    after it, nothing recent anywhere, and the message says it is over or puts it far back."""
+    hist = lex.history
+    return (
+        _past_after(piece, span, lex.grammar, hist.reach)
+        and not hist.recent & msg.pids
+        and (_same(piece.sentences, hist.distant, span, hits) or msg.over())
+    )
 
 
 def _accepted(rule: _Rule, span: Span, piece: _Piece, hits: Hits, message: frozenset[int], lex: _Lexicon) -> bool:
@@ -586,7 +671,8 @@ def _accepted(rule: _Rule, span: Span, piece: _Piece, hits: Hits, message: froze
     return (
         needs_met
         and not _same(piece.clauses, rule.unless, span, hits)
-        and not _right_before(rule.unless_before, span, hits, piece.clauses, lex.before)
+        and not rule.unless_message & message
+        and not _right_before(rule.unless_before, span, hits, piece.clauses, lex.before if rule.before is None else rule.before)
         and not _negated(piece, span, grammar, lex.negation_reach)
         and not _conditional(piece, span, grammar)
         and not (rule.now and _past(piece, span, grammar))
@@ -595,14 +681,34 @@ def _accepted(rule: _Rule, span: Span, piece: _Piece, hits: Hits, message: froze
     )
 
 
-def _rule_matches(piece: _Piece, hits: Hits, message: frozenset[int], lex: _Lexicon) -> Iterator[tuple[str, str]]:
-    """(signal, quote) for each rule that fires; only rules whose first slot occurs are tried."""
+def _rule_matches(piece: _Piece, hits: Hits, msg: _Message, lex: _Lexicon) -> Iterator[tuple[str, str]]:
+    """(signal, quote) for each rule that fires; only rules whose first slot occurs are tried.
+    A match that is history (see _historic) yields the urgent history signal instead, and only
+    when no other span of the same rule is current."""
     candidates = sorted({r for pid in hits for r in lex.rules_by_first.get(pid, ())})
+    demote = lex.history.demote
     for rule in (lex.rules[r] for r in candidates):
+        past = None
         for span in _chains(rule, hits, piece.clauses):
-            if _accepted(rule, span, piece, hits, message, lex):
-                yield rule.signal, piece.quote(span)
-                break
+            if not _accepted(rule, span, piece, hits, msg.pids, lex):
+                continue
+            if rule.signal in demote and _historic(piece, span, hits, msg, lex):
+                past = past or (demote[rule.signal], piece.quote(span))
+                continue
+            yield rule.signal, piece.quote(span)
+            break
+        else:
+            if past:
+                yield past
+
+
+def _any_fires(rules: Sequence[_Rule], msg: _Message, lex: _Lexicon) -> bool:
+    return any(
+        _accepted(rule, span, piece, hits, msg.pids, lex)
+        for piece, hits in zip(msg.pieces, msg.hits)
+        for rule in rules
+        for span in _chains(rule, hits, piece.clauses)
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -665,9 +771,10 @@ def _assess(text: str) -> Assessment:
     pieces = [_analyse(piece, lex.grammar) for piece in _pieces(text, lex.rewrite)]
     hits = [lex.table.hits(piece) for piece in pieces]
     message = frozenset(pid for found in hits for pid in found)
+    msg = _Message(pieces, hits, message, functools.cache(lambda: _any_fires(lex.history.over, msg, lex)))
     found: list[tuple[str, str]] = []
     for piece, piece_hits in zip(pieces, hits):
-        found.extend(_rule_matches(piece, piece_hits, message, lex))
+        found.extend(_rule_matches(piece, piece_hits, msg, lex))
         found.extend((rule.signal, quote) for rule in lex.amounts for quote in _amount_matches(piece.text, rule))
     return _assessment(found, lex.levels)
 
@@ -697,7 +804,8 @@ def _fallback(text: Any) -> Assessment:
 # --------------------------------------------------------------------------------------------
 
 _RULE_KEYS = frozenset(
-    {"any", "seq", "combine", "amount", "exact", "gap", "with", "scope", "unless", "unless_before", "now"}
+    {"any", "seq", "combine", "amount", "exact", "gap", "with", "scope", "unless", "unless_message", "unless_before",
+     "before", "now"}
 )
 
 
@@ -713,7 +821,7 @@ def _as_list(item: Any) -> list[Any]:
 
 
 def _combine(parts: Sequence[Sequence[str]]) -> list[str]:
-    return ["".join(p) for p in itertools.product(*parts)]
+    return ["".join(map(str, p)) for p in itertools.product(*parts)]
 
 
 def _words(items: Iterable[Any] | None) -> frozenset[str]:
@@ -721,12 +829,13 @@ def _words(items: Iterable[Any] | None) -> frozenset[str]:
 
 
 def _rewriter(variants: Mapping[str, str]) -> Callable[[str], str]:
-    """One pass, longest key first, so a protected word (タヒチ) beats its prefix (タヒ)."""
+    """One pass, longest key first, so a protected word (タヒチ) beats its prefix (タヒ); letters
+    match in any case (Shinitai, SHINITAI)."""
     if not variants:
         return lambda text: text
-    table = {normalize(k): v for k, v in variants.items()}
-    pattern = re.compile("|".join(re.escape(k) for k in sorted(table, key=len, reverse=True)))
-    return lambda text: pattern.sub(lambda m: table[m.group(0)], text)
+    table = {normalize(k).casefold(): v for k, v in variants.items()}
+    pattern = re.compile("|".join(re.escape(k) for k in sorted(table, key=len, reverse=True)), re.IGNORECASE)
+    return lambda text: pattern.sub(lambda m: table[m.group(0).casefold()], text)
 
 
 def _inflected(text: str, last: _Token) -> bool:
@@ -837,8 +946,10 @@ class _Compiler:
             needs=tuple(self.resolve(_as_list(item)) for item in spec.get("with") or ()),
             needs_anywhere=_scope(spec) == "message",
             unless=self.resolve(list(spec.get("unless") or ()) + signal_unless),
+            unless_message=self.resolve(spec.get("unless_message")),
             unless_before=self.resolve(spec.get("unless_before")),
             now=bool(spec.get("now")),
+            before=int(spec["before"]) if "before" in spec else None,
         )
 
     def amount(self, signal: str, spec: Mapping[str, Any]) -> _AmountRule:
@@ -857,6 +968,22 @@ class _Compiler:
             intensifiers=_words(spec.get("intensifiers")),
             reach=int(spec.get("reach", 3)),
             harmless=self.resolve(spec.get("harmless")),
+            before=self.resolve(spec.get("before")),
+            reach_before=int(spec.get("reach_before", 2)),
+        )
+
+    def history(self, levels: Mapping[str, str]) -> _History:
+        spec = self.raw.get("history") or {}
+        demote = {str(k): str(v) for k, v in (spec.get("demote") or {}).items()}
+        for source, target in demote.items():
+            if levels.get(source) is None or levels.get(target) != URGENT:
+                raise ValueError(f"crisis lexicon: history demotes {source} to {target}, an urgent signal")
+        return _History(
+            demote=demote,
+            reach=int(spec.get("reach", 8)),
+            distant=self.resolve(spec.get("distant")),
+            recent=self.resolve(spec.get("recent")),
+            over=tuple(self.rule("_over", item, []) for item in spec.get("over") or ()),
         )
 
     def speculation(self) -> _Speculation:
@@ -877,7 +1004,8 @@ class _Compiler:
                 rule = self.rule(signal, rule_spec, list(spec.get("unless") or ()))
                 (amounts if isinstance(rule, _AmountRule) else rules).append(rule)
                 fallback.extend((p, signal) for p in _simple_phrases(rule_spec))
-        hyperbole, speculation = self.hyperbole(), self.speculation()  # register phrases first
+        # register these phrases before the table is built
+        hyperbole, speculation, history = self.hyperbole(), self.speculation(), self.history(levels)
         by_first: dict[int, list[int]] = defaultdict(list)
         for index, rule in enumerate(rules):
             for pid in rule.slots[0]:
@@ -892,6 +1020,7 @@ class _Compiler:
             levels=levels,
             hyperbole=hyperbole,
             speculation=speculation,
+            history=history,
             before=int(self.settings.get("before", 3)),
             negation_reach=int(self.settings.get("negation_reach", 10)),
             fallback=tuple(fallback),

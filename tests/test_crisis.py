@@ -1,8 +1,9 @@
 """Tests for bot/crisis.py.
 
-The labelled set (tests/data/crisis_labelled.yml) is the contract: every emergency in it must be
-caught — each miss is a resident in danger whom the bot would have answered with an intake
-question — while false alarms stay rare (domain.md: they erode trust and staff time).
+The labelled files (tests/data/crisis_labelled.yml, crisis_blind.yml, crisis_blind2.yml) are the
+contract: every emergency in them must be caught — each miss is a resident in danger whom the bot
+would have answered with an intake question — while false alarms stay rare (domain.md: they
+erode trust and staff time). The blind files' headers say how blind each one still is.
 """
 from __future__ import annotations
 
@@ -15,16 +16,25 @@ from pathlib import Path
 
 import pytest
 
-from bench.crisis_eval import DEFAULT_PATH, evaluate, load
+from bench.crisis_eval import LABELLED_FILES, evaluate, evaluate_files, load
 from bot import crisis
 from bot.crisis import EMERGENCY, URGENT, Assessment, assess, is_emergency, load_lexicon
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="module")
-def report():
-    return evaluate(DEFAULT_PATH)
+FILES = [path for path in LABELLED_FILES if path.exists()]
+#: Minimum sizes (emergency, urgent, none) each file was written to.
+MIN_COUNTS = {
+    "crisis_labelled.yml": {"crisis": 150, "none": 150},
+    "crisis_blind.yml": {EMERGENCY: 200, URGENT: 100, "none": 250},
+    "crisis_blind2.yml": {EMERGENCY: 60, "none": 60},
+}
+
+
+@pytest.fixture(scope="module", params=FILES, ids=[p.name for p in FILES])
+def report(request):
+    return evaluate(request.param)
 
 
 def _missed(report, label):
@@ -32,18 +42,30 @@ def _missed(report, label):
 
 
 # --------------------------------------------------------------------------------------------
-# The labelled set
+# The labelled files
 # --------------------------------------------------------------------------------------------
 
 
-def test_labelled_set_is_large_and_consistent():
-    items = load()
+@pytest.mark.parametrize("path", FILES, ids=[p.name for p in FILES])
+def test_labelled_file_is_large_and_consistent(path):
+    items = load(path)
     levels = load_lexicon().levels
     crises = [i for i in items if i["label"] != "none"]
-    assert len(crises) >= 150 and len(items) - len(crises) >= 150
+    counts = {label: sum(1 for i in items if i["label"] == label) for label in (EMERGENCY, URGENT, "none")}
+    counts["crisis"] = len(crises)
+    assert all(counts[key] >= n for key, n in MIN_COUNTS[path.name].items()), counts
     assert len({i["text"] for i in items}) == len(items), "duplicate texts"
     for item in crises:
         assert levels.get(item.get("signal")) == item["label"], item
+
+
+def test_blind_files_share_no_message_with_older_files():
+    """A blind file that copied older (tuned-on) messages would overstate recall."""
+    seen: set[str] = set()
+    for path in FILES:
+        texts = {i["text"] for i in load(path)}
+        assert not texts & seen, (path.name, sorted(texts & seen)[:5])
+        seen |= texts
 
 
 def test_every_emergency_is_detected(report):
@@ -61,6 +83,14 @@ def test_false_positive_rate(report):
 
 def test_the_expected_signal_is_named(report):
     assert report["signal_recall"] >= 0.95, report["wrong_signal"]
+
+
+def test_benchmark_reports_every_file_and_latency():
+    result = evaluate_files(FILES[:2])
+    assert set(result["files"]) == {p.name for p in FILES[:2]}
+    assert result["total"]["counts"]["total"] == sum(len(load(p)) for p in FILES[:2])
+    timing = result["latency_ms"]["warm_best_of_5"]
+    assert timing["n"] == result["total"]["counts"]["total"] and 0 < timing["p50"] <= timing["p95"] <= timing["max"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -138,6 +168,76 @@ def test_emergency_outranks_urgent_and_both_are_named():
     assert result.level == EMERGENCY
     assert {"suicidal", "no_shelter"} <= result.signals
     assert "死にたい" in result.matched
+
+
+# Past suicidal talk (policy in tests/data/crisis_blind.yml): said to be over → urgent, so a person
+# still calls back today; recent, ongoing, or not said to be over → emergency.
+@pytest.mark.parametrize(
+    "text",
+    [
+        "去年は死にたいと思ったこともあったけど、今は大丈夫です",
+        "若い頃に自殺未遂をしたことがあります",
+        "昔リスカしてたけど今はしてない",
+        "何年も前にODして入院したことがある",
+    ],
+)
+def test_past_suicidal_talk_said_to_be_over_is_urgent(text):
+    result = assess(text)
+    assert result.level == URGENT and "suicidal_history" in result.signals, result
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "去年死にたいと思った",  # not said to be over
+        "昔から死にたいと思ってた。今は大丈夫",  # 昔から: still true
+        "去年死にたいと思った、今もたまに思う",
+        "死にたいと思ったけど今は大丈夫。でもやっぱり死にたい",  # a current match outranks history
+        "さっき死のうとしたけど今は落ち着いてる",  # just now
+        "前は死にたかった。今は大丈夫じゃない",  # negated: not over
+    ],
+)
+def test_recent_or_unresolved_suicidal_talk_stays_emergency(text):
+    assert assess(text).level == EMERGENCY, assess(text)
+
+
+@pytest.mark.parametrize(
+    "text, signal",
+    [
+        ("ｼﾆﾀｲﾖ", "suicidal"),  # an unknown katakana run, read again in hiragana
+        ("キエタイヨー", "suicidal"),
+        ("Shinitai", "suicidal"),  # romaji, any case
+        ("タヒたい", "suicidal"),
+        ("死たい", "suicidal"),
+        ("またリスカした", "suicidal"),
+        ("リスカしちゃいそう", "suicidal"),  # an unknown katakana noun stays whole (not リス|カ|し)
+        ("恥ずかしくて死にたいけど、それより本当に生きていたくない", "suicidal"),
+        ("今も外で怒鳴ってる。ドアを叩いてる", "violence_now"),
+        ("おとうさんがうごかない", "medical"),
+        ("呼吸が変", "medical"),  # 変 reads へん but is no negator…
+    ],
+)
+def test_spelling_and_indirect_wording(text, signal):
+    result = assess(text)
+    assert result.level == EMERGENCY and signal in result.signals, result
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "恥ずかしくて消えたい",  # embarrassment right before: hyperbole
+        "ハローワークに行きました",  # a known katakana word is not read again
+        "ぜいきん はらってない。とくそくじょう きた",  # …so ぜ|いき|ん is not 息 + 変
+        "家を追い出されるのではと心配です",  # feared, not fixed
+        "ロープを買ってきました、引っ越しの荷造り用",  # unless_message: the context is anywhere
+        "今日はこれで終わりにします",
+        "借金生活を終わりにしたい",
+        "蚊に刺された",
+        "寮を追い出されるかもしれない",
+    ],
+)
+def test_guards_against_false_alarms(text):
+    assert assess(text).level is None, assess(text)
 
 
 def test_violence_in_the_past_is_history():
@@ -261,6 +361,8 @@ def test_every_lexicon_phrase_matches_itself_in_a_sentence():
         ("signals: {x: {level: emergency, rules: [{any: ['@nowhere']}]}}", "unknown context"),
         ("signals: {x: {level: severe, rules: [死にたい]}}", "level"),
         ("signals: {x: {level: urgent, rules: [{any: [a], with: [b], scope: day}]}}", "scope"),
+        ("signals: {x: {level: emergency, rules: [a]}, y: {level: emergency, rules: [b]}}\n"
+         "history: {demote: {x: y}}", "urgent signal"),
     ],
 )
 def test_malformed_lexicon_is_rejected(tmp_path, yaml_text, message):

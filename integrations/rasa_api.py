@@ -73,6 +73,17 @@ class RasaClient:
             json={"name": "action_staff_message"}, operation="execute action_staff_message",
         )
 
+    async def run_action(self, sender_id: str, action: str, *, slots: Optional[Dict[str, Any]] = None,
+                         output_channel: str = "latest") -> None:
+        """Run one bot action in the conversation (reminders), after setting ``slots`` for it."""
+        if slots:
+            await self._request(
+                "POST", self._path(sender_id, "tracker/events"),
+                json=[{"event": "slot", "name": k, "value": v} for k, v in slots.items()], operation=f"set slots for {action}",
+            )
+        await self._request("POST", self._path(sender_id, "execute"), params={"output_channel": output_channel},
+                            json={"name": action}, operation=f"execute {action}")
+
     async def hand_back(self, sender_id: str) -> None:
         """Let the bot reply again in this conversation."""
         await self._request("POST", self._path(sender_id, "tracker/events"), json=[{"event": "resume"}],

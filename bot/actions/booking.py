@@ -373,3 +373,22 @@ class ActionBook(Action):
 def _contact(tracker: Tracker) -> Optional[str]:
     value = tracker.get_slot("contact")
     return value if isinstance(value, str) and value not in ("none", "unknown", "declined") else None
+
+
+class ActionSendReminder(Action):
+    """The day before: when, where, the reference, and how to move or cancel (run by bot/reminders.py)."""
+
+    def name(self) -> Text:
+        return "action_send_reminder"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        ref = tracker.get_slot("reminder_reference")
+        booking = await store.find(get_engine(), ref) if ref else None
+        if booking is not None and booking.status in store.ACTIVE_STATUSES:
+            prof = await profile()
+            label = _label(booking.start, booking.end, prof)
+            say(dispatcher, tracker,
+                f"明日のご予約のお知らせです。\n【{booking.office}】{label}\n予約番号：{booking.reference}\n"
+                "ご都合が悪くなったときは「予約を変更したい」「キャンセルしたい」と送ってください。",
+                f"あした よやく が あります。{label}。ばんごう {booking.reference}。")
+        return [SlotSet("reminder_reference", None)]

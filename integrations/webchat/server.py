@@ -146,6 +146,9 @@ def create_app(*, rasa_url: str, prefix: str = "/chat", secret: Optional[str] = 
     """A stand-alone application serving only the web chat (``/`` redirects to the page)."""
     app = web.Application(client_max_size=proxy.MAX_PACKET)
     setup_webchat(app, rasa_url=rasa_url, prefix=prefix, secret=secret, rasa_token=rasa_token)
+    from integrations.ics_route import setup_ics
+
+    setup_ics(app)  # booking cards link to /ics/<reference>.ics on this server
     if prefix.strip("/"):
         app.router.add_get("/", _redirect_to_page)
     return app

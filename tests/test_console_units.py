@@ -185,9 +185,11 @@ def test_transcript_lines_map_button_payloads_and_skip_other_events():
         {"event": "bot", "text": None, "data": {"custom": {"type": "handoff", "ticket": "HABC23"}}},
         {"event": "user", "text": "x" * (MAX_TEXT + 10), "timestamp": "garbage"},
         "not an event",
+        {"event": "bot", "text": "支援員の山田です。", "data": {"custom": {"type": "staff_message", "name": "支援員"}}},
     ]}
     out = lines(tracker, TOKYO)
-    assert [line.who for line in out] == ["bot", "resident", "bot", "resident"]
+    assert [line.who for line in out] == ["bot", "resident", "bot", "resident", "staff"]
+    assert out[4].text == "支援員の山田です。"
     assert out[0].buttons == ("自分のこと",)
     assert out[1].text == "自分のこと" and out[1].note == "ボタン"
     assert out[1].at.tzinfo is not None and out[1].at.utcoffset() == timedelta(hours=9)

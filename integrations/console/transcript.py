@@ -16,7 +16,7 @@ MAX_TEXT = 4000
 
 @dataclass(frozen=True)
 class Line:
-    who: str  # "resident" | "bot"
+    who: str  # "resident" | "bot" | "staff" (a console message, action_staff_message)
     text: str
     at: Optional[datetime]
     note: str = ""  # e.g. 「ボタン」, 「案内データ: handoff」
@@ -61,6 +61,9 @@ def lines(tracker: Mapping[str, Any], tz: ZoneInfo) -> List[Line]:
             text = _text(event.get("text"))
             custom = data.get("custom")
             note = ""
+            if isinstance(custom, Mapping) and custom.get("type") == "staff_message":
+                out.append(Line("staff", text, at, note=str(custom.get("name") or "支援員")))
+                continue
             if isinstance(custom, Mapping) and custom.get("type"):
                 note = f"データ: {custom.get('type')}"
             if text or titles or note:

@@ -289,7 +289,7 @@ async def case_transcript_json(request: web.Request) -> web.Response:
     console = console_of(request)
     transcript, error = await _transcript(console, found.ticket.sender_id)
     return web.json_response({
-        "lines": [{"who": line.who, "who_label": "相談者" if line.who == "resident" else "ボット",
+        "lines": [{"who": line.who, "who_label": {"resident": "相談者", "staff": "職員"}.get(line.who, "ボット"),
                    "at": line.at.strftime("%m/%d %H:%M:%S") if line.at else "", "text": line.text,
                    "note": line.note, "buttons": list(line.buttons)} for line in transcript],
         "error": error, "active": found.ticket.status in cases.ACTIVE,

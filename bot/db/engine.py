@@ -121,7 +121,7 @@ def get_engine(url: str | None = None) -> AsyncEngine:
 
 
 _ready: "weakref.WeakKeyDictionary[Any, bool]" = weakref.WeakKeyDictionary()
-_locks: "weakref.WeakKeyDictionary[Any, asyncio.Lock]" = weakref.WeakKeyDictionary()
+_locks: "weakref.WeakKeyDictionary[Any, weakref.WeakKeyDictionary]" = weakref.WeakKeyDictionary()
 
 
 async def ensure_schema(engine: AsyncEngine) -> None:
@@ -129,7 +129,8 @@ async def ensure_schema(engine: AsyncEngine) -> None:
     key = engine.sync_engine
     if _ready.get(key):
         return
-    lock = _locks.setdefault(key, asyncio.Lock())
+    per_loop = _locks.setdefault(key, weakref.WeakKeyDictionary())
+    lock = per_loop.setdefault(asyncio.get_running_loop(), asyncio.Lock())
     async with lock:
         if not _ready.get(key):
             await create_schema(engine)

@@ -78,6 +78,9 @@ def test_things_that_are_not_references(typed):
 def test_reference_inside_a_sentence():
     assert find_reference_in("予約番号は y4k7-mpq です。変更したいです") == "Y4K7MPQ"
     assert find_reference_in("予約を取り消したいです") is None
+    assert find_reference_in("thanks, my code is Y4K7MPQ") == "Y4K7MPQ"
+    assert find_reference_in("番号は 4K7MPQ です") == "Y4K7MPQ"
+    assert find_reference_in("電話番号は090-1234-5678です") is None
 
 
 # --------------------------------------------------------------------------- book
@@ -312,3 +315,15 @@ async def test_fifty_residents_race_for_three_seats(backend, tmp_path):
         assert len({r.booking.reference for r in results if r.ok}) == 3
         assert await taken_counts(engine, slot.destination, slot.start, slot.end) == {slot.start: 3}
         assert await count(engine) == 3
+
+
+async def test_sqlite_reads_do_not_wait_for_a_writer(tmp_path):
+    """WAL readers see the last committed state while a booking transaction holds the write lock."""
+    async with database("sqlite", tmp_path) as engine:
+        slot = offer()
+        await book_slot(engine, slot, "a")
+        async with engine.begin() as writer:  # BEGIN IMMEDIATE: the write lock is held from here
+            await writer.execute(SlotLoad.__table__.update().values(taken=3))
+            during = await asyncio.wait_for(taken_counts(engine, slot.destination, slot.start, slot.end), 5)
+            assert during == {slot.start: 1}
+        assert await taken_counts(engine, slot.destination, slot.start, slot.end) == {slot.start: 3}

@@ -44,7 +44,8 @@ REFERENCE_LENGTH = 6
 #: What a resident may type between the characters of a reference (spaces, hyphens, ー).
 _SEPARATORS = re.compile(r"[\s\-‐‑‒–—―−ー・.,_/]+")
 _REFERENCE = re.compile(rf"^{REFERENCE_PREFIX}?([{_ALPHABET}]{{{REFERENCE_LENGTH}}})$")
-_CANDIDATE = re.compile(r"[A-Za-z0-9][A-Za-z0-9\s\-‐‑‒–—―−ー・.,_/]{4,20}[A-Za-z0-9]")
+_RUN = re.compile(r"[A-Za-z0-9][A-Za-z0-9\s\-‐‑‒–—―−ー・.,_/]*")
+_WORD_BREAK = re.compile(r"[\s.,・/]+")
 _ACTOR = re.compile(r"^(resident|staff:\S.{0,70})$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 MAX_SUMMARY_BYTES = 64_000
@@ -114,15 +115,25 @@ def normalize_reference(text: Any) -> Optional[str]:
 
 
 def find_reference_in(text: Any) -> Optional[str]:
-    """The first reference inside a sentence (「予約番号はY4K7MPQです」), or None."""
+    """The reference inside a sentence (「予約番号はY4K7MPQです」), or None.
+
+    A code written with its 「Y」 wins over a bare six-character word, so 「thanks Y4K7MPQ」 finds
+    the reference, not 「THANKS」. Confirm the booking found (office, time) before changing it.
+    """
     if not isinstance(text, str):
         return None
     folded = unicodedata.normalize("NFKC", text[:2000])
-    for candidate in _CANDIDATE.finditer(folded):
-        ref = normalize_reference(candidate.group(0))
-        if ref:
-            return ref
-    return None
+    pieces: List[str] = []
+    for run in _RUN.finditer(folded):  # a stretch of latin letters, digits and separators
+        words = [w for w in _WORD_BREAK.split(run.group(0)) if w]
+        pieces.append(run.group(0))
+        pieces.extend(words)
+        pieces.extend(a + b for a, b in zip(words, words[1:]))  # 「Y4K7 MPQ」
+    found = [(piece, normalize_reference(piece)) for piece in pieces]
+    with_prefix = [ref for piece, ref in found
+                   if ref and _SEPARATORS.sub("", piece).upper().startswith(REFERENCE_PREFIX)
+                   and len(_SEPARATORS.sub("", piece)) == REFERENCE_LENGTH + 1]
+    return next(iter(with_prefix), None) or next((ref for _, ref in found if ref), None)
 
 
 # --------------------------------------------------------------------------- helpers

@@ -24,7 +24,6 @@ from typing import Any, AsyncIterator, Optional
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from sqlalchemy.pool import AsyncAdaptedQueuePool
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SQLITE = ROOT / "var" / "intake.db"
@@ -49,18 +48,16 @@ def make_engine(url: str | None = None, *, schema: Optional[str] = None, pool_si
 
     ``schema`` (PostgreSQL only) puts every table in that schema through the connection's
     ``search_path``: tests use it to work in a fresh schema of a shared database. Pool sizes apply
-    to PostgreSQL; SQLite files use one short-lived connection per session.
+    to PostgreSQL; SQLite files use one short-lived connection per session (see below).
     """
     resolved = database_url(url)
     if resolved.startswith("sqlite"):
         if resolved.startswith("sqlite+aiosqlite:///") and ":memory:" not in resolved:
             Path(resolved.split(":///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
         connect_args = dict(kwargs.pop("connect_args", {}), timeout=SQLITE_BUSY_SECONDS)
-        if ":memory:" not in resolved and resolved.rstrip("/") != "sqlite+aiosqlite:":
-            # A small pool instead of SQLAlchemy 1.4's NullPool: no new thread and PRAGMAs per session.
-            kwargs.setdefault("poolclass", AsyncAdaptedQueuePool)
-            kwargs.setdefault("pool_size", pool_size or 5)
-            kwargs.setdefault("max_overflow", 10 if max_overflow is None else max_overflow)
+        # SQLAlchemy 1.4 gives SQLite files a NullPool: a connection per session, closed after it.
+        # Keep it: aiosqlite (0.22) runs each connection in a non-daemon thread, so connections
+        # left open in a pool would keep the process from exiting unless the engine is disposed.
         engine = create_async_engine(resolved, future=True, connect_args=connect_args, **kwargs)
         _make_sqlite_transactional(engine)
         return engine
@@ -95,17 +92,10 @@ def _make_sqlite_transactional(engine: AsyncEngine) -> None:
         connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
-_readers: "weakref.WeakKeyDictionary[Any, AsyncEngine]" = weakref.WeakKeyDictionary()
-
-
 def reader(engine: AsyncEngine) -> AsyncEngine:
-    """The same engine for read-only work: on SQLite its transactions do not take the write lock."""
-    if engine.dialect.name != "sqlite":
-        return engine
-    found = _readers.get(engine.sync_engine)
-    if found is None:
-        found = _readers[engine.sync_engine] = engine.execution_options(sqlite_read_only=True)
-    return found
+    """The same engine (same pool) for read-only work: on SQLite its transactions do not take
+    the write lock. Cheap to make; not cached, so it never keeps an engine alive."""
+    return engine.execution_options(sqlite_read_only=True) if engine.dialect.name == "sqlite" else engine
 
 
 _write_locks: "weakref.WeakKeyDictionary[Any, weakref.WeakKeyDictionary]" = weakref.WeakKeyDictionary()
@@ -131,7 +121,7 @@ def get_engine(url: str | None = None) -> AsyncEngine:
 
 
 _ready: "weakref.WeakKeyDictionary[Any, bool]" = weakref.WeakKeyDictionary()
-_locks: "weakref.WeakKeyDictionary[Any, asyncio.Lock]" = weakref.WeakKeyDictionary()
+_locks: "weakref.WeakKeyDictionary[Any, weakref.WeakKeyDictionary]" = weakref.WeakKeyDictionary()
 
 
 async def ensure_schema(engine: AsyncEngine) -> None:
@@ -139,7 +129,8 @@ async def ensure_schema(engine: AsyncEngine) -> None:
     key = engine.sync_engine
     if _ready.get(key):
         return
-    lock = _locks.setdefault(key, asyncio.Lock())
+    per_loop = _locks.setdefault(key, weakref.WeakKeyDictionary())
+    lock = per_loop.setdefault(asyncio.get_running_loop(), asyncio.Lock())
     async with lock:
         if not _ready.get(key):
             await create_schema(engine)

@@ -52,7 +52,18 @@ def checks(results: Dict[str, Any]) -> List[Dict[str, Any]]:
         _check(f"p95 latency, {concurrent} concurrent", _get(results, "latency.concurrent.p95_ms"), "<=", 600, " ms"),
         _check("cold training time", _get(results, "training.seconds"), "<=", 300, " s"),
         _check("stack peak RSS (rasa + actions)", _get(results, "memory.sum_peak_mb"), "<=", 2048, " MB"),
+        _check("crisis recall, emergency (all labelled files)", _get(results, "crisis.total.recall_emergency"), ">=", 1.0),
+        _check("crisis false positives (all labelled files)", _get(results, "crisis.total.false_positive_rate"), "<=", 0.03),
+        _check("booking turn p95", _get(results, "flows.booking.all_booking_turns.p95_ms"), "<=", 200, " ms"),
+        _check("free-slot search, 90 days, p95 (with DB read)",
+               _get(results, "components.booking.open_slots_sqlite_90_days.p95_ms"), "<=", 50, " ms"),
+        _check("staff message to the channel, p95", _get(results, "flows.staff_message.p95_ms"), "<=", 1000, " ms"),
     ]
+    console = _get(results, "components.console") or {}
+    pages = [v["p95_ms"] for v in console.values() if isinstance(v, dict) and "p95_ms" in v]
+    out.append(_check("console page p95, 1,000 cases (slowest page)", max(pages) if pages else None, "<=", 200, " ms"))
+    out.append(_check("statistics dashboard p95, 100,000 events",
+                      _get(results, "components.stats.dashboard.p95_ms"), "<=", 500, " ms"))
     return out
 
 
@@ -114,12 +125,12 @@ def _numbers(data: Dict[str, Any], prefix: str = "") -> Dict[str, float]:
 
 
 def _crisis_rows(results: Dict[str, Any]) -> List[str]:
-    crisis = results.get("crisis")
-    if not isinstance(crisis, dict) or "skipped" in crisis:
+    files = _get(results, "crisis.files")
+    if not isinstance(files, dict):
         return []
-    numbers = {k: v for k, v in _numbers(crisis).items() if not k.startswith("counts.")}
-    return ["Crisis detector (bench/crisis_eval.py, tests/data/crisis_labelled.yml): "
-            + ", ".join(f"{k} {_fmt(v)}" for k, v in numbers.items())] if numbers else []
+    rows = [[name, f.get("counts", {}).get("emergency"), f.get("recall_emergency"), f.get("recall_urgent"),
+             f.get("false_positive_rate")] for name, f in files.items()]
+    return _table(["crisis file", "emergencies", "recall emergency", "recall urgent", "false positives"], rows)
 
 
 def markdown(results: Dict[str, Any]) -> str:

@@ -1,7 +1,7 @@
 """Benchmark of the intake bot: NLU cross-validation against two baselines, held-out accuracy,
 REST latency with the action server, peak memory, cold training time and the environment.
 
-    python -m bench.run [--quick] [--out bench/out] [--phases nlu,heldout,training,latency,crisis]
+    python -m bench.run [--quick] [--out bench/out] [--phases nlu,heldout,training,latency,crisis,components,flows]
 
 Writes ``<out>/bench.json`` (+ a timestamped copy) and ``<out>/bench.md``; prints the Markdown.
 ``--quick`` (2 folds, DIET 5 epochs, few latency turns) is for checking the harness, not the bot.
@@ -39,8 +39,8 @@ from bench import latency, nlu, procs, report  # noqa: E402
 
 ROOT = procs.ROOT
 MODEL = ROOT / "models" / "current.tar.gz"
-CRISIS_DATA = ROOT / "tests" / "data" / "crisis_labelled.yml"
-PHASES = ("nlu", "heldout", "training", "latency", "crisis")
+CRISIS_FILES = [ROOT / "tests" / "data" / name for name in ("crisis_labelled.yml", "crisis_blind.yml", "crisis_blind2.yml")]
+PHASES = ("nlu", "heldout", "training", "latency", "crisis", "components", "flows")
 MODES = {
     "full": {"folds": 5, "epochs": None, "sequential_turns": 60, "concurrent": 20},
     "quick": {"folds": 2, "epochs": 5, "sequential_turns": 10, "concurrent": 4},
@@ -175,11 +175,38 @@ def phase_latency(mode: Dict[str, Any], tmp: Path) -> Dict[str, Any]:
 
 
 def phase_crisis() -> Dict[str, Any]:
-    """bench/crisis_eval.evaluate on the labelled crisis set, when that module exists."""
-    if not (ROOT / "bench" / "crisis_eval.py").exists():
-        return {"skipped": "bench/crisis_eval.py not present"}
-    module = importlib.import_module("bench.crisis_eval")
-    return json.loads(json.dumps(module.evaluate(CRISIS_DATA), default=_plain, ensure_ascii=False))
+    """bench/crisis_eval on every labelled crisis file (recall, false positives, latency)."""
+    from bench import crisis_eval
+
+    report_ = crisis_eval.evaluate_files(CRISIS_FILES)
+    for item in report_["files"].values():  # the examples are in the test files; keep the JSON short
+        item.pop("misclassified", None), item.pop("wrong_signal", None), item.pop("categories", None)
+    return json.loads(json.dumps(report_, default=_plain, ensure_ascii=False))
+
+
+def phase_components(mode: Dict[str, Any]) -> Dict[str, Any]:
+    """Pieces timed on their own: date parsing, free-slot search and booking writes, console pages."""
+    from bench.booking_bench import bench_booking
+    from bench.console_bench import bench_console
+    from bench.when_bench import bench_when
+
+    quick = mode is MODES["quick"]
+    out = {"when": bench_when(200 if quick else 1000), "booking": bench_booking(),
+           "console": bench_console(tickets=1000, requests=10 if quick else 60)}
+    with contextlib.suppress(ImportError):  # the statistics dashboard, once it exists
+        from bench.stats_bench import bench_stats
+
+        out["stats"] = bench_stats()
+    return out
+
+
+def phase_flows(mode: Dict[str, Any], tmp: Path) -> Dict[str, Any]:
+    """Booking turns and staff-message delivery on the real stack (bench/flows.py)."""
+    from bench import flows
+
+    ensure_model()
+    n = 5 if mode is MODES["quick"] else 20
+    return flows.run(MODEL, tmp, residents=n, messages=n)
 
 
 def run_phase(name: str, fn: Callable[[], Any], results: Dict[str, Any]) -> Any:
@@ -246,6 +273,10 @@ def collect(args: argparse.Namespace, tmp: Path) -> Dict[str, Any]:
         results["latency"], results["memory"] = (lat, lat.pop("memory")) if lat else (None, None)
     if "crisis" in args.phases:
         results["crisis"] = run_phase("crisis", phase_crisis, results)
+    if "components" in args.phases:
+        results["components"] = run_phase("components", lambda: phase_components(mode), results)
+    if "flows" in args.phases:
+        results["flows"] = run_phase("flows", lambda: phase_flows(mode, _mkdir(tmp / "flows")), results)
     results["targets"] = report.checks(results)
     if data_hash() != results["environment"]["data_hash"]:
         results["notes"].append("WARNING: config, domain, nlu/data or bot/nlu changed during the run.")

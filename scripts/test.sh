@@ -5,6 +5,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export TF_CPP_MIN_LOG_LEVEL=3 PYTHONWARNINGS=ignore RASA_TELEMETRY_ENABLED=false
 scripts/setup.sh
+# Browser tests drive Debian's chromium (never a downloaded browser).
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get install -y -q chromium fonts-noto-cjk >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q chromium fonts-noto-cjk >/dev/null; }
+  else
+    echo "ERROR: the browser tests need Debian's chromium: sudo apt-get install chromium fonts-noto-cjk" >&2; exit 1
+  fi
+fi
 scripts/train.sh
 
 echo "== rasa data validate"

@@ -118,7 +118,8 @@ class ValidateBookingForm(FormValidationAction):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         asking = tracker.get_slot("requested_slot")
         intent, text = _intent(tracker), tracker.latest_message.get("text") or ""
-        if asking and intent in _LEAVE and not (asking == "booking_reference" and store.find_reference_in(text)):
+        leaving = intent in _LEAVE or (intent == "deny" and asking != "booking_consent")  # 「やっぱりやめます」
+        if asking and leaving and not (asking == "booking_reference" and store.find_reference_in(text)):
             return []  # the form rejects; a rule answers (crisis, a person, stop, another booking request)
         handler = {"booking_reference": self._reference, "booking_destination": self._destination,
                    "booking_slot": self._slot, "booking_consent": self._consent}.get(asking)

@@ -19,8 +19,9 @@ from aiohttp import web
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
-from bot.db import staff_models  # noqa: F401  (registers the console's tables)
-from bot.db.models import Base, HandoffTicket
+from bot.db.engine import make_engine
+from bot.db.migrate import migrate
+from bot.db.models import HandoffTicket
 from integrations.console.app import create_app
 from integrations.console.auth import Passwords
 from integrations.console.settings import ConsoleSettings
@@ -41,9 +42,9 @@ def console_settings(**changes: Any) -> ConsoleSettings:
 
 
 async def sqlite_engine(tmp_path) -> AsyncEngine:
-    engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'console.db'}", future=True)
-    async with engine.begin() as conn:
-        await conn.run_sync(Base.metadata.create_all)
+    """The product's own engine and migrations, on a fresh SQLite file."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'console.db'}")
+    await migrate(engine)
     return engine
 
 
@@ -56,10 +57,8 @@ async def postgres_engine(url: str) -> Tuple[AsyncEngine, str]:
     async with admin.begin() as conn:
         await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     await admin.dispose()
-    engine = create_async_engine(database_url(url), future=True,
-                                 connect_args={"server_settings": {"search_path": schema}})
-    async with engine.begin() as conn:
-        await conn.run_sync(Base.metadata.create_all)
+    engine = make_engine(url, schema=schema)
+    await migrate(engine)
     return engine, schema
 
 

@@ -29,7 +29,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
 
 def test_credentials_yml_without_secrets_loads_and_leaves_messaging_channels_off(clean_env):
     channels = create_http_input_channels(None, str(ROOT / "credentials.yml"))
-    assert [c.name() for c in channels] == ["rest", "telegram", "line"]
+    assert [c.name() for c in channels] == ["rest", "telegram", "line", "webchat"]
     telegram, line = channels[1], channels[2]
     assert isinstance(telegram, TelegramInput) and isinstance(line, LineInput)  # not Rasa's aiogram channel
     assert telegram.config.problem == "TELEGRAM_TOKEN is unset"
@@ -41,12 +41,12 @@ def test_credentials_yml_with_environment_configures_both(clean_env):
     clean_env.setenv("TELEGRAM_SECRET_TOKEN", "secret_1")
     clean_env.setenv("LINE_CHANNEL_SECRET", "s")
     clean_env.setenv("LINE_CHANNEL_ACCESS_TOKEN", "t")
-    _, telegram, line = create_http_input_channels(None, str(ROOT / "credentials.yml"))
+    _, telegram, line, _ = create_http_input_channels(None, str(ROOT / "credentials.yml"))
     assert telegram.config.problem is None and telegram.config.mode == "webhook"
     assert telegram.config.max_body_bytes == 65536
     assert line.config.problem is None and line.config.reply_window == 50
     clean_env.setenv("TELEGRAM_MODE", "polling")
-    _, telegram, _ = create_http_input_channels(None, str(ROOT / "credentials.yml"))
+    _, telegram, _, _ = create_http_input_channels(None, str(ROOT / "credentials.yml"))
     assert telegram.config.mode == "polling"
 
 

@@ -140,7 +140,7 @@ async def test_claim_reply_and_hand_back(console, console_page):
     assert await page.inner_text('tr[data-field="job_history"] td.value') == INTAKE["fields"]["job_history"]
     referrals = await page.inner_text("#referrals")
     assert "ハローワークみどり 市役所しごと相談コーナー" in referrals and "住居確保給付金" in referrals
-    assert "予約機能はこの環境では使えません" in await page.inner_text("#bookings")
+    assert "予約はありません" in await page.inner_text("#bookings")
     transcript = await page.inner_text("#transcript")
     assert "家賃が2か月払えていません" in transcript and "担当の職員におつなぎします" in transcript
 

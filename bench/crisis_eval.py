@@ -174,3 +174,26 @@ def main(argv: list[str]) -> int:
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
+
+
+def evaluate_pipeline(paths: Sequence[Path], model: Path) -> dict[str, Any]:
+    """The same files through the trained NLU pipeline: the lexicon's override *and* DIET's
+    crisis intents, which is what decides in production (final intent crisis_emergency /
+    urgent_need). Slower (the model is loaded), so only the benchmark runs it."""
+    import asyncio
+
+    from rasa.core.agent import Agent
+
+    levels = {"crisis_emergency": EMERGENCY, "urgent_need": URGENT}
+
+    async def parse_all(texts: list[str]) -> list[str | None]:
+        agent = Agent.load(str(model))
+        return [levels.get((await agent.parse_message(t))["intent"]["name"]) for t in texts]
+
+    out: dict[str, Any] = {}
+    for path in paths:
+        items = load(Path(path))
+        got = asyncio.run(parse_all([i["text"] for i in items]))
+        pairs = [(i, Assessment(level=g, signals=frozenset(), matched=())) for i, g in zip(items, got)]
+        out[Path(path).name] = _scores(pairs)
+    return out

@@ -128,9 +128,12 @@ def _crisis_rows(results: Dict[str, Any]) -> List[str]:
     files = _get(results, "crisis.files")
     if not isinstance(files, dict):
         return []
+    pipeline = _get(results, "crisis.pipeline") or {}
     rows = [[name, f.get("counts", {}).get("emergency"), f.get("recall_emergency"), f.get("recall_urgent"),
-             f.get("false_positive_rate")] for name, f in files.items()]
-    return _table(["crisis file", "emergencies", "recall emergency", "recall urgent", "false positives"], rows)
+             f.get("false_positive_rate"), _get(pipeline, f"{name}.recall_emergency"),
+             _get(pipeline, f"{name}.false_positive_rate")] for name, f in files.items()]
+    return _table(["crisis file", "emergencies", "lexicon recall emergency", "lexicon recall urgent",
+                   "lexicon false positives", "NLU pipeline recall emergency", "NLU pipeline false positives"], rows)
 
 
 def markdown(results: Dict[str, Any]) -> str:

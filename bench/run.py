@@ -181,6 +181,8 @@ def phase_crisis() -> Dict[str, Any]:
     report_ = crisis_eval.evaluate_files(CRISIS_FILES)
     for item in report_["files"].values():  # the examples are in the test files; keep the JSON short
         item.pop("misclassified", None), item.pop("wrong_signal", None), item.pop("categories", None)
+    if MODEL.exists():  # lexicon + DIET together, as the running bot decides
+        report_["pipeline"] = crisis_eval.evaluate_pipeline(CRISIS_FILES, MODEL)
     return json.loads(json.dumps(report_, default=_plain, ensure_ascii=False))
 
 

@@ -11,7 +11,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.asking import ask_payload
-from bot.actions.handoff import ActionHandback, ActionHandoff, ActionSafetyResponse, ActionStaffMessage
+from bot.actions.handoff import ActionHandback, ActionHandoff, ActionSafetyCheck, ActionSafetyResponse, ActionStaffMessage
 from bot.actions.referral import ActionRoute
 from bot.actions.screening import ActionStartIntake, ValidateIntakeForm
 from bot.db import engine as db_engine
@@ -246,3 +246,12 @@ async def test_the_words_beat_a_misclassified_intent(domain, text, wrong_intent,
     got = slot_sets(await ValidateIntakeForm().run(CollectingDispatcher(), t, domain))
     assert got[field] == value
     assert "single_parent" not in (got.get("concerns") or [])
+
+
+async def test_safety_check_asks_with_the_lines_and_opens_no_ticket(domain):
+    d = CollectingDispatcher()
+    events = await ActionSafetyCheck().run(d, tracker("死ぬほど忙しかった", "safety_check", sender="resident-check"), domain)
+    assert events == [] and not customs(d, "handoff")
+    assert "0120-279-338" in d.messages[0]["text"]
+    assert [b["payload"] for b in d.messages[0]["buttons"]] == ["/crisis_emergency", "/request_human", "/resume"]
+    assert await tickets_for(db_engine.get_engine(), "resident-check") == []

@@ -163,3 +163,25 @@ class ActionHandback(Action):
         # Run through the HTTP API, outside a prediction loop: mark the bot as listening so the
         # resident's next message is read by the rules as a fresh turn.
         return [SlotSet("handoff_live", False), ActionExecuted("action_listen")]
+
+
+class ActionSafetyCheck(Action):
+    """The classifier heard danger that the lexicon did not confirm: ask, gently, with the lines shown.
+
+    No ticket and no alarm yet; 「今、危ない」 leads to the emergency response, 「人と話したい」 to a person.
+    """
+
+    def name(self) -> Text:
+        return "action_safety_check"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        prof = await profile()
+        line = next((c for c in prof.crisis_contacts if c.phone not in ("119", "110")), None)
+        tail = f"\nつらいときは、24時間話を聞いてくれる電話もあります：{line.name} {line.phone}" if line else ""
+        say(dispatcher, tracker,
+            "書いてくださったことが気になりました。もしかして、今つらい気持ちだったり、危ない状況にいたりしませんか？" + tail,
+            "しんぱい です。いま あぶない ですか？ つらい ですか？" + tail,
+            buttons=[{"title": "今、危ない・つらい", "payload": "/crisis_emergency"},
+                     {"title": "人と話したい", "payload": "/request_human"},
+                     {"title": "大丈夫です、続けます", "payload": "/resume"}])
+        return []

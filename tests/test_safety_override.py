@@ -1,0 +1,30 @@
+"""The last NLU step: the lexicon overrides the classifier, and the classifier alone only asks."""
+from __future__ import annotations
+
+import pytest
+from rasa.shared.nlu.training_data.message import Message
+
+from bot.nlu.safety_override import SafetyIntentOverride
+
+
+def run(text: str, diet_intent: str) -> Message:
+    message = Message(data={"text": text})
+    message.set("intent", {"name": diet_intent, "confidence": 0.8})
+    message.set("intent_ranking", [{"name": diet_intent, "confidence": 0.8}])
+    SafetyIntentOverride({**SafetyIntentOverride.get_default_config()}).process([message])
+    return message
+
+
+@pytest.mark.parametrize("text, diet, expected", [
+    ("もう死にたい", "greet", "crisis_emergency"),            # the lexicon wins over any classifier
+    ("しにたい", "inform", "crisis_emergency"),
+    ("今夜寝る場所がありません", "housing_trouble", "urgent_need"),
+    ("死ぬほど忙しかったです", "crisis_emergency", "safety_check"),  # classifier alone: ask, no alarm
+    ("殺虫剤の工場で働いていました", "crisis_emergency", "safety_check"),
+    ("仕事を探しています", "want_job", "want_job"),            # nothing to do
+])
+def test_lexicon_decides_and_the_classifier_alone_asks(text, diet, expected):
+    message = run(text, diet)
+    assert message.get("intent")["name"] == expected
+    assert message.get("intent_ranking")[0]["name"] == expected
+    assert message.get("safety")["language"] == "ja"

@@ -38,6 +38,21 @@ def upgrade() -> None:
                     batch.alter_column(column, existing_type=sa.JSON(), type_=sa.Text(), existing_nullable=True,
                                        postgresql_using=f"{column}::text")
         _rewrite(table, columns, _encrypted)
+    _ensure_ticket_indexes()
+
+
+def _ensure_ticket_indexes() -> None:
+    """The models' indexes on handoff_tickets. A table adopted from before migrations may have had
+    its ticket code unique only through an inline, unnamed UNIQUE, which SQLite's batch copy does
+    not carry over; staff_messages' foreign key needs the code to stay unique."""
+    inspector = sa.inspect(op.get_bind())
+    unique = {tuple(ix["column_names"]) for ix in inspector.get_indexes("handoff_tickets") if ix.get("unique")}
+    unique |= {tuple(uc["column_names"]) for uc in inspector.get_unique_constraints("handoff_tickets")}
+    names = {ix["name"] for ix in inspector.get_indexes("handoff_tickets")}
+    if ("ticket",) not in unique and "ix_handoff_tickets_ticket" not in names:
+        op.create_index("ix_handoff_tickets_ticket", "handoff_tickets", ["ticket"], unique=True)
+    if "ix_handoff_tickets_sender_id" not in names:
+        op.create_index("ix_handoff_tickets_sender_id", "handoff_tickets", ["sender_id"], unique=False)
 
 
 def downgrade() -> None:

@@ -250,3 +250,45 @@ def test_downgrade_decrypts_and_upgrade_encrypts_again(tmp_path, use_keys):
         summary, contact = conn.execute("select summary, contact from bookings").fetchone()
     assert crypto.decrypt(contact) == PHONE and crypto.decrypt(summary).startswith("{")
     assert head() >= "0003"
+
+
+async def test_the_rekey_command_covers_the_database_and_the_conversations(tmp_path, use_keys, monkeypatch):
+    """``python -m bot.db.rekey`` with the new key first; afterwards the old key is not needed."""
+    from bot.db.engine import make_engine
+    from bot.trackerstore import EncryptedSQLTrackerStore
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import ActionExecuted, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    old, new = new_key(), new_key()
+    use_keys(old)
+    url = f"sqlite:///{tmp_path / 'intake.db'}"
+    engine = make_engine(url)
+    await store_everything(engine, "rotating")
+    await engine.dispose()
+    domain = Domain.load(str(ROOT / "domain.yml"))
+    trackers = tmp_path / "trackers.db"
+    store = EncryptedSQLTrackerStore(domain=domain, dialect="sqlite", db=str(trackers))
+    tracker = DialogueStateTracker("rotating", domain.slots)
+    tracker.update(UserUttered(STORY, {"name": "crisis_emergency"}))
+    tracker.update(ActionExecuted("action_listen"))
+    await store.save(tracker)
+    store.engine.dispose()
+    endpoints = tmp_path / "endpoints.yml"
+    endpoints.write_text(f'tracker_store:\n  type: bot.trackerstore.EncryptedSQLTrackerStore\n  db: "{trackers}"\n')
+    env = dict(os.environ, DATABASE_URL=url, PYTHONPATH=str(ROOT), INTAKE_DATA_KEY=f"{new},{old}")
+    done = subprocess.run([sys.executable, "-m", "bot.db.rekey", "--endpoints", str(endpoints)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "handoff_tickets: 1 rows" in done.stdout and "conversation events: 2" in done.stdout
+    assert STORY not in done.stdout + done.stderr and PHONE not in done.stdout + done.stderr
+    use_keys(new)
+    engine = make_engine(url)
+    try:
+        assert (await tickets_for(engine, "rotating"))[0].notes == f"職員メモ：{STORY}"
+        assert (await bookings_for(engine, "rotating"))[0].contact == f"携帯 {PHONE}"
+    finally:
+        await engine.dispose()
+    store = EncryptedSQLTrackerStore(domain=domain, dialect="sqlite", db=str(trackers))
+    assert (await store.retrieve("rotating")).latest_message.text == STORY
+    store.engine.dispose()

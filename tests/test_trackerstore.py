@@ -223,3 +223,19 @@ def test_a_key_file_readable_by_others_stops_the_store(tmp_path, monkeypatch):
             sqlite_store(tmp_path / f"{uuid.uuid4().hex}.db")
     finally:
         crypto.reset_keyring()
+
+
+async def test_rekey_moves_every_event_to_the_new_key(tmp_path, use_keys):
+    from bot.db import trackerdb
+
+    old, new = new_key(), new_key()
+    use_keys(old)
+    db = tmp_path / "trackers.db"
+    store = sqlite_store(db)
+    await store.save(conversation("resident-5"))
+    store.engine.dispose()
+    use_keys(new, old)
+    assert trackerdb.rekey(f"sqlite:///{db}", batch=4) == 9  # several batches
+    use_keys(new)
+    store = sqlite_store(db)
+    assert (await store.retrieve("resident-5")).latest_message.text == WORDS

@@ -166,7 +166,8 @@ def _tail(log: Path, chars: int = 3000) -> str:
 @contextmanager
 def rest_stack(model: Path, tmp: Path, timeout: float = 300, *, extra_credentials: str = "",
                env: Optional[Dict[str, str]] = None) -> Iterator[Dict[str, object]]:
-    """``rasa run`` + ``rasa run actions`` on free ports, SQLite tracker store and DATABASE_URL in ``tmp``.
+    """``rasa run`` + ``rasa run actions`` on free ports, the encrypting SQLite tracker store
+    (bot/trackerstore.py) and DATABASE_URL in ``tmp``.
 
     Yields ``{"url": rest base url, "pids": {"rasa": pid, "actions": pid}, "logs": [...]}``.
     """
@@ -174,7 +175,8 @@ def rest_stack(model: Path, tmp: Path, timeout: float = 300, *, extra_credential
     endpoints = tmp / "endpoints.yml"
     endpoints.write_text(
         f'action_endpoint:\n  url: "http://127.0.0.1:{a_port}/webhook"\n'
-        f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{tmp / "trackers.db"}"\n'
+        f'tracker_store:\n  type: bot.trackerstore.EncryptedSQLTrackerStore\n  dialect: "sqlite"\n'
+        f'  db: "{tmp / "trackers.db"}"\n'
     )
     credentials = ROOT / "credentials.yml"
     if extra_credentials:  # e.g. Rasa's callback channel, so a test can receive pushed messages

@@ -30,7 +30,7 @@ from bot.screening import ASKABLE
 #: Intents that leave screening to a rule: safety first, then the resident's wish to stop.
 RULE_INTENTS = frozenset(
     {"crisis_emergency", "urgent_need", "request_human", "stop", "start_over", "nlu_fallback", "show_offices",
-     "book_appointment", "change_booking", "cancel_booking", "safety_check"}
+     "book_appointment", "change_booking", "cancel_booking", "safety_check", "delete_my_data", "confirm_delete"}
 )
 #: Side questions answered from the municipality profile before the question is repeated.
 FAQ_INTENTS = {

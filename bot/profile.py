@@ -128,6 +128,18 @@ class Thresholds:
 
 
 @dataclass(frozen=True)
+class PrivacyRules:
+    """The ``privacy`` section (optional): personal data is purged ``retention_days`` after a
+    conversation, ticket or booking was last active (``python -m bot.retention``)."""
+
+    retention_days: int = 365
+
+
+#: Bounds of ``privacy.retention_days``: at least a week (staff must be able to call back), at most ten years.
+RETENTION_DAYS_RANGE = (7, 3650)
+
+
+@dataclass(frozen=True)
 class BookingRules:
     """City-wide appointment rules (the ``booking`` section; every key optional).
 
@@ -296,6 +308,7 @@ class Profile:
     staff_reasons: Mapping[str, str]  # urgency -> reason for human_staff added by routing
     faqs: Mapping[str, Faq]
     booking: BookingRules = BookingRules()
+    privacy: PrivacyRules = PrivacyRules()
 
     def opening(self, code: str) -> OfficeHours:
         """Regular opening of one destination (its own, else the city's office hours)."""
@@ -342,7 +355,7 @@ def _load_cached(path: Path) -> Profile:
 
 def _parse(raw: Any, path: Path) -> Profile:
     top = _section(raw, "", ("municipality", "office_hours", "closed", "thresholds", "destinations",
-                             "crisis_contacts", "urgent_contacts", "routing", "faq"), ("booking",))
+                             "crisis_contacts", "urgent_contacts", "routing", "faq"), ("booking", "privacy"))
     thresholds = _thresholds(top["thresholds"])
     destinations = _destinations(top["destinations"])
     routing = _section(top["routing"], "routing", ("staff_reason", "fallback", "nothing_known", "rules"))
@@ -363,6 +376,7 @@ def _parse(raw: Any, path: Path) -> Profile:
         staff_reasons=_staff_reasons(routing["staff_reason"], thresholds),
         faqs=_faqs(top["faq"], thresholds),
         booking=_booking(top.get("booking"), thresholds),
+        privacy=_privacy(top.get("privacy")),
     )
 
 
@@ -469,6 +483,18 @@ def _span(raw: Any, where: str) -> Tuple[time, time]:
     if start >= end:
         raise ProfileError(f"{where}: the end must be later than the start")
     return start, end
+
+
+def _privacy(raw: Any) -> PrivacyRules:
+    defaults = PrivacyRules()
+    if raw is None:
+        return defaults
+    raw = _section(raw, "privacy", (), ("retention_days",))
+    days = _int(raw.get("retention_days", defaults.retention_days), "privacy.retention_days", minimum=1)
+    low, high = RETENTION_DAYS_RANGE
+    if not low <= days <= high:
+        raise ProfileError(f"privacy.retention_days: expected {low} to {high} days, got {days}")
+    return PrivacyRules(retention_days=days)
 
 
 def _booking(raw: Any, thresholds: Thresholds) -> BookingRules:

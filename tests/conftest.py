@@ -2,15 +2,35 @@
 with the same launcher as the benchmark (``bench/procs.py``)."""
 from __future__ import annotations
 
+import os
 import uuid
 from typing import Any, Dict, Iterator, List
 
 import pytest
 import requests
+from cryptography.fernet import Fernet
 
 from bench.procs import ROOT, rest_stack, tracebacks
 
 MODEL = ROOT / "models" / "current.tar.gz"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """One data key for the whole run (and the servers it starts), so tests never write var/data.key."""
+    os.environ.setdefault("INTAKE_DATA_KEY", Fernet.generate_key().decode("ascii"))
+
+
+@pytest.fixture
+def use_keys(monkeypatch: pytest.MonkeyPatch):
+    """``use_keys(k1, k2, ...)``: INTAKE_DATA_KEY for this test, newest first (the keyring is re-read)."""
+    from bot.db import crypto
+
+    def use(*keys: str) -> None:
+        monkeypatch.setenv(crypto.KEY_ENV, ",".join(keys))
+        crypto.reset_keyring()
+
+    yield use
+    crypto.reset_keyring()
 
 
 class RestChat:

@@ -166,3 +166,26 @@ async def test_a_failed_migration_leaves_nothing(tmp_path):
         assert await revision(engine) is None
     finally:
         await engine.dispose()
+
+
+async def test_foreign_keys_are_enforced_again_after_migrating(tmp_path):
+    """SQLite migrations run with foreign keys off (a batch table copy must not cascade); every
+    connection the pool hands out afterwards enforces them again."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'fk.db'}", pool_size=1, max_overflow=0)
+    try:
+        await migrate(engine, "0002")
+        await migrate(engine)
+        async with engine.connect() as conn:
+            assert (await conn.execute(text("PRAGMA foreign_keys"))).scalar() == 1
+            with pytest.raises(Exception, match="FOREIGN KEY"):
+                await conn.execute(text("INSERT INTO booking_events (booking_id, status, at, actor) "
+                                        "VALUES (999, 'booked', '2026-11-01 00:00:00', 'resident')"))
+    finally:
+        await engine.dispose()
+
+
+def test_the_migrations_are_a_single_line_through_0003():
+    from bot.db.migrate import _script
+
+    revisions = {r.revision: r.down_revision for r in _script().walk_revisions()}
+    assert revisions["0003"] == "0002" and revisions["0002"] == "0001" and revisions["0001"] is None

@@ -26,7 +26,7 @@ from bot.when import matches, parse_when
 
 #: Intents the booking form never answers itself: a rule takes over (safety, a person, stop ...).
 _LEAVE = frozenset({"crisis_emergency", "urgent_need", "safety_check", "request_human", "stop", "start_over", "show_offices",
-                    "cancel_booking", "change_booking"})
+                    "cancel_booking", "change_booking", "delete_my_data", "confirm_delete"})
 _RESET = ("booking_destination", "booking_slot", "booking_wish", "booking_consent", "booking_misses")
 _STOP = {"title": "予約をやめる", "payload": "/stop"}
 

@@ -84,6 +84,7 @@ def _make_sqlite_transactional(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_SECONDS * 1000}")
+        cursor.execute("PRAGMA secure_delete=ON")  # deleted or purged personal data is zeroed, not left in free pages
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")

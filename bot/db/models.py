@@ -2,6 +2,10 @@
 
 Every schema change needs an Alembic revision in ``bot/db/migrations/versions``;
 ``tests/test_migrations.py`` fails when the models and the migrations disagree.
+
+Personal fields (what residents told us, how to reach them, what staff wrote to them) are
+encrypted at rest with :mod:`bot.db.crypto`; everything a statistic needs (dates, status,
+destination, urgency) stays plain.
 """
 from __future__ import annotations
 
@@ -16,12 +20,12 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    JSON,
     String,
-    Text,
 )
 from sqlalchemy.orm import declarative_base
 from sqlalchemy.types import TypeDecorator
+
+from bot.db.crypto import EncryptedJSON, EncryptedText
 
 Base = declarative_base()
 
@@ -65,9 +69,9 @@ class HandoffTicket(Base):
     reason = Column(String(64), nullable=False)  # crisis signal or request kind, never free text
     status = Column(String(16), nullable=False, default="open")  # open | claimed | handed_back | closed
     callback_after = Column(UTCDateTime, nullable=True)
-    summary = Column(JSON, nullable=True)  # intake fields known at handoff time
+    summary = Column(EncryptedJSON, nullable=True)  # intake fields known at handoff time
     created_at = Column(UTCDateTime, nullable=False)
-    notes = Column(Text, nullable=True)
+    notes = Column(EncryptedText, nullable=True)
     # Staff console (integrations/console): who took the case and when it ended. ``claimed_by`` is a
     # staff_users.id without a foreign key, so the bot's tables can be created without the console's.
     claimed_by = Column(Integer, nullable=True, index=True)
@@ -111,10 +115,10 @@ class Booking(Base):
     end = Column("end_at", UTCDateTime, key="end", nullable=False)
     status = Column(String(16), nullable=False, default="booked")
     sequence = Column(Integer, nullable=False, default=0)  # moves and cancellation (the .ics SEQUENCE)
-    summary = Column(JSON(none_as_null=True), nullable=True)  # intake summary, stored only with consent
+    summary = Column(EncryptedJSON, nullable=True)  # intake summary, stored only with consent
     consent = Column(Boolean, nullable=False, default=False)
     consent_at = Column(UTCDateTime, nullable=True)
-    contact = Column(Text, nullable=True)
+    contact = Column(EncryptedText, nullable=True)
     created_at = Column(UTCDateTime, nullable=False)
     updated_at = Column(UTCDateTime, nullable=False)
     reminder_sent_at = Column(UTCDateTime, nullable=True)

@@ -2,11 +2,13 @@
 
 They live on the same declarative ``Base`` as the bot's tables so that one metadata (and one
 migration history) covers the whole database. Nothing here holds a resident's intake data except
-``StaffMessage.text``, which is what staff wrote to the resident.
+``StaffMessage.text``, which is what staff wrote to the resident (encrypted at rest).
 """
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Integer, String
+
+from bot.db.crypto import EncryptedText
 
 from bot.db.models import Base
 
@@ -65,6 +67,6 @@ class StaffMessage(Base):
     ticket = Column(String(16), ForeignKey("handoff_tickets.ticket", ondelete="CASCADE"), nullable=False, index=True)
     sender_id = Column(String(255), nullable=False)
     staff_user_id = Column(Integer, ForeignKey("staff_users.id", ondelete="SET NULL"), nullable=True)
-    text = Column(Text, nullable=False)
+    text = Column(EncryptedText, nullable=False)  # encrypted at rest (bot.db.crypto)
     at = Column(DateTime(timezone=True), nullable=False)
     delivered = Column(Boolean, nullable=False, default=False)

@@ -7,7 +7,7 @@ Two ways in:
   transaction; the migrations run in that transaction.
 * the ``alembic`` command line (``alembic.ini`` at the repository root) has no connection: one is
   made from ``DATABASE_URL`` with ``bot.db.engine.make_engine`` and the same code runs in
-  ``asyncio.run``.
+  ``asyncio.run`` (through ``bot.db.migrate.run_in_transaction``, as the first way does).
 
 On PostgreSQL a transaction-scoped advisory lock serialises concurrent migrators (several action
 server workers starting at once); the version table is read only after the lock is held.
@@ -20,6 +20,7 @@ import logging.config
 from alembic import context
 from sqlalchemy import text
 
+from bot.db.crypto import EncryptedJSON, EncryptedText
 from bot.db.models import Base, UTCDateTime
 
 config = context.config
@@ -29,9 +30,11 @@ ADVISORY_LOCK_KEY = 7_357_001
 
 
 def render_item(type_, obj, autogen_context):
-    """Autogenerate writes UTCDateTime as the plain column type it is in the database."""
+    """Autogenerate writes our column types as the plain types they are in the database."""
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
+    if type_ == "type" and isinstance(obj, (EncryptedText, EncryptedJSON)):
+        return "sa.Text()"
     return False
 
 
@@ -52,10 +55,12 @@ def do_run_migrations(connection) -> None:
 async def run_async_migrations() -> None:
     from bot.db.engine import make_engine
 
+    from bot.db.migrate import run_in_transaction
+
     engine = make_engine(config.get_main_option("sqlalchemy.url") or None)
     try:
-        async with engine.begin() as connection:
-            await connection.run_sync(do_run_migrations)
+        async with engine.connect() as connection:
+            await run_in_transaction(connection, do_run_migrations)
     finally:
         await engine.dispose()
 

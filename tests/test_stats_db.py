@@ -273,3 +273,23 @@ async def test_no_personal_data_reaches_the_rows_or_the_export(tmp_path):
         assert values <= {"", "—", "10未満"} | {v for v in values if re.fullmatch(r"[0-9,]+|[0-9.]+%|[0-9時間分日.]+", v)}
     finally:
         await engine.dispose()
+
+
+async def test_record_for_sender_as_the_actions_call_it(tmp_path, caplog):
+    from bot.db.engine import make_engine
+    from bot.stats.events import booking_event
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'actions.db'}")
+    try:
+        now = datetime(2026, 12, 1, 10, tzinfo=JST)
+        assert await stats_db.record_for_sender(engine, "line:U123", lambda key: booking_event(
+            {"age": 41}, "hellowork", "line", now, case_key=key)) is True
+        (row,) = await _rows(engine)
+        assert row["kind"] == "booking" and row["case_key"] == await ck.case_key_for("line:U123")
+        with caplog.at_level(logging.ERROR):  # a broken builder never reaches the resident
+            assert await stats_db.record_for_sender(engine, "line:U123", lambda key: booking_event(
+                {}, "hellowork", "line", datetime(2026, 12, 1, 10), case_key=key)) is False
+        assert "ValueError" in caplog.text and "U123" not in caplog.text
+        assert len(await _rows(engine)) == 1
+    finally:
+        await engine.dispose()

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Callable, Dict, Mapping, Optional
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, insert, select
@@ -86,6 +86,20 @@ async def record_quietly(engine: AsyncEngine, row: Mapping[str, Any]) -> bool:
         await record(engine, row)
         return True
     except Exception as exc:  # statistics must never break a conversation
+        log.error("statistics row not stored (%s)", type(exc).__name__)
+        return False
+
+
+async def record_for_sender(engine: AsyncEngine, sender_id: str,
+                            build: Callable[[str], Mapping[str, Any]]) -> bool:
+    """What the bot's actions call: ``build(case_key)`` makes the row (a ``bot.stats.events`` builder),
+    then it is stored. Any fault (key, builder, database) is logged by type only and returns False:
+    statistics never interrupt a resident's conversation."""
+    try:
+        row = build(await case_key_for(sender_id))
+        await record(engine, row)
+        return True
+    except Exception as exc:  # noqa: BLE001 - statistics must never break a conversation
         log.error("statistics row not stored (%s)", type(exc).__name__)
         return False
 

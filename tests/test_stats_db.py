@@ -293,3 +293,33 @@ async def test_record_for_sender_as_the_actions_call_it(tmp_path, caplog):
         assert len(await _rows(engine)) == 1
     finally:
         await engine.dispose()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_totals_and_parts_agree_while_rows_are_being_written(backend, tmp_path):
+    """Each counting connection reads one snapshot: a 計 never disagrees with its parts."""
+    import asyncio
+
+    async with database(backend, tmp_path) as engine:
+        await migrate(engine)
+        stop = asyncio.Event()
+
+        async def write() -> int:
+            n = 0
+            while not stop.is_set():
+                n += 1
+                payload = {**PAYLOAD, "referrals": [{"destination": DESTS[n % len(DESTS)]}]}
+                await stats_db.record(engine, referral_event({"age": 20 + n % 50}, payload, ("line", "webchat")[n % 2],
+                                                             datetime(2026, 5, 1, tzinfo=JST) + timedelta(days=n % 300),
+                                                             case_key=_key(n)))
+                await asyncio.sleep(0)
+            return n
+
+        writer = asyncio.create_task(write())
+        try:
+            for _ in range(15):
+                report = build_report(await counts(engine, 2026), threshold=10, destination_order=DESTS)
+                assert report.figures[1].label.startswith("相談件数")
+        finally:
+            stop.set()
+            assert await writer > 0

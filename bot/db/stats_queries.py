@@ -53,9 +53,16 @@ SQLITE_CACHE_KIB = 65536
 
 @contextlib.asynccontextmanager
 async def _connect(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A read connection whose queries all see one snapshot, so totals and their parts agree.
+
+    SQLite: one deferred transaction in WAL mode is a snapshot. PostgreSQL: REPEATABLE READ
+    (READ COMMITTED would let a referral written between two queries break a 計).
+    """
     async with reader(engine).connect() as conn:
         if engine.dialect.name == "sqlite":
             await conn.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
+        else:
+            await conn.execution_options(isolation_level="REPEATABLE READ")
         yield conn
 
 

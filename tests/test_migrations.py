@@ -19,7 +19,8 @@ from bot.db.migrate import current, head, migrate
 from bot.db.models import Base, HandoffTicket
 from tests.dbutil import BACKENDS, PG_URL, database, pg_schema
 
-TABLES = {"handoff_tickets", "bookings", "booking_events", "slot_load", "staff_users", "staff_sessions", "staff_audit_log", "staff_messages"}
+TABLES = {"handoff_tickets", "bookings", "booking_events", "slot_load", "staff_users", "staff_sessions", "staff_audit_log", "staff_messages",
+          "stat_events"}
 
 
 async def schema_diff(engine) -> list:

@@ -168,3 +168,4 @@ class BookingEvent(Base):
 
 # The console's tables share this metadata (one migration history for the whole database).
 from bot.db import staff_models  # noqa: E402,F401  (registers its tables on Base)
+from bot.db import stats_models  # noqa: E402,F401  (the statistics table, also on Base)

@@ -85,6 +85,7 @@ def base_context(request: web.Request) -> dict:
     return {
         "user": user, "csrf_token": user.csrf_token if user else "", "app_title": console.title,
         "is_admin": bool(user and role_allows(user.role, "admin")),
+        "is_manager": bool(user and role_allows(user.role, "manager")),
         "role_label": ROLE_LABELS.get(user.role, "") if user else "", "notice": None,
     }
 

@@ -15,6 +15,7 @@ from integrations.console.auth import now_utc
 ACTIONS = (
     "login", "login_failed", "logout", "open_case", "claim", "reply", "retry", "handback", "close",
     "user_create", "user_deactivate", "user_activate", "password_reset", "password_change",
+    "outcome", "attendance", "stats_view", "stats_export",
 )
 
 

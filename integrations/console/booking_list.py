@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, List, Optional
 from zoneinfo import ZoneInfo
 
@@ -33,6 +33,8 @@ class BookingRow:
     office: str
     reference: str
     status: str
+    status_code: str = ""
+    started: bool = False  # the appointment has begun: staff may mark it attended or no-show
 
 
 @dataclass(frozen=True)
@@ -59,13 +61,23 @@ def _when(value: Any, tz: ZoneInfo) -> str:
     return "" if value is None else str(value)
 
 
-def to_row(row: Any, tz: ZoneInfo) -> BookingRow:
+def _started(value: Any, now: datetime) -> bool:
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return False
+    return isinstance(value, datetime) and value.tzinfo is not None and value <= now
+
+
+def to_row(row: Any, tz: ZoneInfo, now: Optional[datetime] = None) -> BookingRow:
     destination = str(_get(row, "destination") or "")
     status = str(_get(row, "status") or "")
     return BookingRow(
         start=_when(_get(row, "start"), tz), end=_when(_get(row, "end"), tz),
         destination=DESTINATION_LABELS.get(destination, destination), office=str(_get(row, "office") or ""),
-        reference=str(_get(row, "reference") or ""), status=STATUS_LABELS.get(status, status),
+        reference=str(_get(row, "reference") or ""), status=STATUS_LABELS.get(status, status), status_code=status,
+        started=_started(_get(row, "start"), now or datetime.now(timezone.utc)),
     )
 
 

@@ -16,7 +16,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from bot.db.staff_models import ROLES
-from integrations.console import audit, cases, users
+from integrations.console import audit, case_records, cases, users
 from integrations.console.app import CONSOLE, ROLE_LABELS, Console, base_context, console_of
 from integrations.console.auth import (
     LOGIN_COOKIE, MAX_PASSWORD_CHARS, SESSION_COOKIE, CurrentUser, create_session, end_session,
@@ -55,6 +55,9 @@ NOTICES: Dict[str, tuple] = {
     "logged_out": ("ok", "ログアウトしました。"),
     "expired": ("error", "一定時間操作がなかったため、ログアウトしました。もう一度ログインしてください。"),
     "password_changed": ("ok", "パスワードを変更しました。新しいパスワードでログインしてください。"),
+    "outcome_saved": ("ok", "支援の結果を記録しました。"),
+    "attended": ("ok", "来所を記録しました。"),
+    "no_show": ("ok", "来所なしを記録しました。"),
 }
 
 
@@ -233,8 +236,9 @@ async def _case_context(request: web.Request, found: cases.Case, *, with_transcr
     t = found.ticket
     summary = parse_summary(t.summary)
     transcript_task = _transcript(console, t.sender_id) if with_transcript else asyncio.sleep(0, ([], None))
-    (transcript, transcript_error), bookings, messages = await asyncio.gather(
+    (transcript, transcript_error), bookings, messages, outcome = await asyncio.gather(
         transcript_task, bookings_of(console.engine, t.sender_id, console.tz), cases.messages(console.engine, t.ticket),
+        case_records.current_outcome(console.engine, t.sender_id, console.tz),
     )
     allowed = {a: cases.may_act(a, status=t.status, mode=t.mode, claimed_by=t.claimed_by, user_id=user.id,
                                 role=user.role) is None for a in cases.ACTIONS}
@@ -249,6 +253,8 @@ async def _case_context(request: web.Request, found: cases.Case, *, with_transcr
         "messages": [{"text": m.text, "at": local(console, m.at, "%m/%d %H:%M"), "delivered": m.delivered,
                       "staff_name": m.staff_name or ""} for m in messages],
         "has_undelivered": any(not m.delivered for m in messages), "allowed": allowed,
+        "outcome": outcome, "outcome_choices": list(case_records.OUTCOMES.items()),
+        "attendance": case_records.markable(bookings),
         "take_over": t.status == "claimed" and t.claimed_by != user.id and allowed["claim"],
         "reply_max": console.settings.reply_max_chars, "refresh_seconds": console.settings.queue_refresh_seconds, "draft": "", "error": None, "printed_at":
             datetime.now(console.tz).strftime("%Y年%m月%d日 %H:%M"),
@@ -399,6 +405,38 @@ async def case_close(request: web.Request) -> web.Response:
     raise redirect(f"/cases/{t.ticket}", "closed")
 
 
+@require_role("staff")
+async def case_outcome(request: web.Request) -> web.Response:
+    """Staff record what came of the case (就職・継続支援・終了); it becomes one statistics row."""
+    found = await _case_or_404(request)
+    console, user, t = console_of(request), request["user"], found.ticket
+    form = await request.post()
+    code = _form_str(form, "outcome", 40)
+    if code not in case_records.OUTCOMES:
+        return await _render_case(request, found, status=400, error="支援の結果を選んでから「記録する」を押してください。")
+    await case_records.save_outcome(console.engine, t.sender_id, code, console.settings.timezone)
+    await audit.record(console.engine, "outcome", user_id=user.id, ticket=t.ticket, detail=code)
+    raise redirect(f"/cases/{t.ticket}", "outcome_saved")
+
+
+@require_role("staff")
+async def case_attendance(request: web.Request) -> web.Response:
+    """Staff mark one of this resident's appointments attended or no-show (and the statistics follow)."""
+    found = await _case_or_404(request)
+    console, user, t = console_of(request), request["user"], found.ticket
+    form = await request.post()
+    status = _form_str(form, "status", 20)
+    reference = _form_str(form, "reference", 40)
+    if status not in ("attended", "no_show") or not reference:
+        return await _render_case(request, found, status=400, error="記録する予約と「来所」「来所なし」を選んでください。")
+    problem = await case_records.mark_attendance(console.engine, t.sender_id, reference, status,
+                                                 actor=f"staff:{user.username}", tz=console.settings.timezone)
+    if problem is not None:
+        return await _render_case(request, found, status=problem[0], error=problem[1])
+    await audit.record(console.engine, "attendance", user_id=user.id, ticket=t.ticket, detail=status)
+    raise redirect(f"/cases/{t.ticket}", status)
+
+
 # -- own account --------------------------------------------------------------------------------------
 
 
@@ -542,6 +580,8 @@ def setup_routes(app: web.Application) -> None:
     r.add_post("/cases/{ticket}/retry", case_retry, name="case_retry")
     r.add_post("/cases/{ticket}/handback", case_handback, name="case_handback")
     r.add_post("/cases/{ticket}/close", case_close, name="case_close")
+    r.add_post("/cases/{ticket}/outcome", case_outcome, name="case_outcome")
+    r.add_post("/cases/{ticket}/attendance", case_attendance, name="case_attendance")
     r.add_get("/account", account_page, name="account")
     r.add_post("/account/password", account_password, name="account_password")
     r.add_get("/admin/users", users_page, name="users")
@@ -549,4 +589,7 @@ def setup_routes(app: web.Application) -> None:
     r.add_post("/admin/users/{user_id}/deactivate", users_deactivate, name="users_deactivate")
     r.add_post("/admin/users/{user_id}/activate", users_activate, name="users_activate")
     r.add_post("/admin/users/{user_id}/password", users_password, name="users_password")
+    from integrations.console import stats_views  # imports this module's ``render``
+
+    stats_views.setup_routes(app)
 

@@ -7,6 +7,7 @@ import uuid
 from typing import Any, Dict, List
 
 import pytest
+from sqlalchemy import text
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -149,6 +150,9 @@ async def test_emergency_sends_contacts_and_records_a_ticket(domain):
     (row,) = await tickets_for(db_engine.get_engine(), "resident-crisis")
     assert row.ticket == handoff["ticket"] and row.urgency == "emergency" and row.summary["fields"]["age"] == 46
     assert row.summary["sources"]["age"] == "typed" and row.summary["urgency"] == "emergency"
+    async with db_engine.get_engine().connect() as conn:  # the anonymous statistics row
+        (stat,) = (await conn.execute(text("select kind, urgency, age_band, flags from stat_events"))).all()
+    assert stat[:3] == ("handoff", "emergency", "40代") and "emergency" in stat[3]
 
 
 async def test_request_for_person_reuses_the_open_ticket(domain):

@@ -80,6 +80,11 @@ def test_book_from_the_referral_with_a_typed_wish(stack):
     assert f"https://soudan.example.jp/ics/{booking['reference']}.ics" in texts(out)
     (stored,) = rows(stack["db"], f"select status, consent, summary is not null from bookings where reference = '{booking['reference']}'")
     assert stored == ("booked", 1, 1)
+    # anonymous statistics rows: a referral and a booking, as codes only (no sender id column at all)
+    stats = {kind: (band, channel, dests) for kind, band, channel, dests in
+             rows(stack["db"], "select kind, age_band, channel, destinations from stat_events order by id")}
+    assert stats["referral"][:2] == ("60代", "rest") and "silver_center" in stats["referral"][2]
+    assert stats["booking"][0] == "60代" and booking["destination"] in stats["booking"][2]
 
 
 def test_bad_dates_get_clear_replies_and_nothing_is_written(stack):

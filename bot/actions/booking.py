@@ -18,9 +18,11 @@ from bot import booking_flow as flow
 from bot import clock
 from bot.actions.support import channel_of, profile, say
 from bot.db import bookings as store
+from bot.db import stats as stats_db
 from bot.db.engine import get_engine
 from bot.profile import Profile
 from bot.slots import Slot
+from bot.stats.events import booking_event
 from bot.summary import intake_summary
 from bot.when import matches, parse_when
 
@@ -351,6 +353,10 @@ class ActionBook(Action):
                                       contact=_contact(tracker), urgency=_urgency(tracker), profile=prof, now=now)
         if result.ok:
             booking = result.booking
+            if mode == "new" and result.reason != "already_booked":
+                await stats_db.record_for_sender(engine, tracker.sender_id, lambda key: booking_event(
+                    tracker.slots, booking.destination, channel_of(tracker), now, case_key=key,
+                    urgency=_urgency(tracker), tz=prof.municipality.timezone))
             label = _label(booking.start, booking.end, prof)
             if mode == "move":
                 say(dispatcher, tracker, f"予約を {label} に変更しました。予約番号は {booking.reference} のままです。",

@@ -18,9 +18,11 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot import clock, officehours
 from bot.actions.support import channel_of, profile, say, slot_events
 from bot.db.engine import get_engine
+from bot.db import stats as stats_db
 from bot.db.handoffs import new_code, open_ticket
 from bot.intake import absorb
 from bot.profile import Contact, Profile
+from bot.stats.events import handoff_event
 from bot.summary import intake_summary
 
 log = logging.getLogger(__name__)
@@ -53,6 +55,8 @@ async def open_handoff(
     except Exception:  # the resident must still get the contacts; staff see the log
         log.exception("handoff ticket could not be stored (urgency=%s reason=%s)", urgency, reason)
         ticket = new_code()
+    await stats_db.record_for_sender(get_engine(), tracker.sender_id, lambda key: handoff_event(
+        slots, urgency, channel_of(tracker), now, case_key=key, tz=prof.municipality.timezone))
     contacts = list(prof.crisis_contacts if urgency == "emergency" else prof.urgent_contacts if urgency == "urgent" else ())
     desk = prof.destinations["human_staff"]
     if live:

@@ -9,7 +9,10 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot import clock, officehours
 from bot.actions.handoff import open_handoff
-from bot.actions.support import profile, say
+from bot.actions.support import channel_of, profile, say
+from bot.db import stats as stats_db
+from bot.db.engine import get_engine
+from bot.stats.events import referral_event
 from bot.routing import route
 
 NEXT_STEPS = [
@@ -32,6 +35,9 @@ class ActionRoute(Action):
         decision = route({**slots, "concerns": slots.get("concerns") or [], "crisis": slots.get("crisis")}, prof)
         payload = decision.to_payload()
         payload["interpreter"] = bool(payload["interpreter"] or slots.get("interpreter"))
+        await stats_db.record_for_sender(get_engine(), tracker.sender_id, lambda key: referral_event(
+            slots, payload, channel_of(tracker), clock.now(), case_key=key, tz=prof.municipality.timezone,
+            low_income_monthly=prof.thresholds.low_income_monthly))
         lines = "\n".join(f"・{r.name}\n　{r.reason}" for r in decision.referrals)
         say(dispatcher, tracker,
             f"ありがとうございました。お話をもとに、次の窓口をご案内します。\n{lines}",

@@ -63,7 +63,7 @@ def checks(results: Dict[str, Any]) -> List[Dict[str, Any]]:
     pages = [v["p95_ms"] for v in console.values() if isinstance(v, dict) and "p95_ms" in v]
     out.append(_check("console page p95, 1,000 cases (slowest page)", max(pages) if pages else None, "<=", 200, " ms"))
     out.append(_check("statistics dashboard p95, 100,000 events",
-                      _get(results, "components.stats.dashboard.p95_ms"), "<=", 500, " ms"))
+                      _get(results, "components.stats.dashboard_year.p95_ms"), "<=", 500, " ms"))
     return out
 
 

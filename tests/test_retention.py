@@ -56,10 +56,16 @@ async def a_ticket(engine, sender, created, code):
 
 
 async def stat_table(engine):
-    """Another part of the product keeps anonymous statistics in ``stat_events``: never touched here."""
+    """The anonymous statistics (``stat_events``, made by the migrations): never touched here."""
+    from datetime import date
+
+    from bot.db.stats_models import StatEvent
+
     async with engine.begin() as conn:
-        await conn.execute(text("CREATE TABLE stat_events (id INTEGER PRIMARY KEY, kind VARCHAR(32), at VARCHAR(40))"))
-        await conn.execute(text("INSERT INTO stat_events (id, kind, at) VALUES (1, 'referral', '2025-12-01')"))
+        await conn.execute(StatEvent.__table__.insert().values(
+            id=1, day=date(2025, 12, 1), fiscal_year=2025, month=12, kind="referral", channel="line",
+            age_band="40代", household="alone", target_groups="", flags="", destinations="|hellowork|",
+            urgency="normal", case_key="k" * 64))
 
 
 # --------------------------------------------------------------------------- retention: the bot's tables

@@ -32,6 +32,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from integrations.channels import inbound
+from integrations.channels.output import WholeMessageOutput
 from integrations.channels.callbacks import CallbackStore, SeenIds
 from integrations.channels.render import Part, QuickReply, render_message, split_text, truncate, utf16_len
 from integrations.channels.webhook import (
@@ -347,7 +348,7 @@ class LineInput(InputChannel):
         return messages
 
 
-class LineOutput(OutputChannel):
+class LineOutput(WholeMessageOutput):
     """Collects a resident's turn for the reply API; pushes directly otherwise.
 
     During a resident's turn (``buffering``) the messages are held until :meth:`flush`, after the
@@ -397,22 +398,3 @@ class LineOutput(OutputChannel):
             if not await self.channel.api.push(user_id, batch):
                 log.error("LINE: a message could not be delivered")
                 return
-
-    async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
-        await self.send_response(recipient_id, {"text": text})
-
-    async def send_text_with_buttons(
-        self, recipient_id: Text, text: Text, buttons: List[Dict[Text, Any]], **kwargs: Any
-    ) -> None:
-        await self.send_response(recipient_id, {"text": text, "buttons": buttons})
-
-    async def send_quick_replies(
-        self, recipient_id: Text, text: Text, quick_replies: List[Dict[Text, Any]], **kwargs: Any
-    ) -> None:
-        await self.send_response(recipient_id, {"text": text, "buttons": quick_replies})
-
-    async def send_custom_json(self, recipient_id: Text, json_message: Dict[Text, Any], **kwargs: Any) -> None:
-        await self.send_response(recipient_id, {"custom": json_message})
-
-    async def send_image_url(self, recipient_id: Text, image: Text, **kwargs: Any) -> None:
-        await self.send_response(recipient_id, {"image": image})

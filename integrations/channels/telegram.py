@@ -30,6 +30,7 @@ from telegram.error import InvalidToken, RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
 
 from integrations.channels import inbound
+from integrations.channels.output import WholeMessageOutput
 from integrations.channels.callbacks import CallbackStore, SeenIds
 from integrations.channels.render import Part, QuickReply, render_message, split_text, utf16_len
 from integrations.channels.webhook import (
@@ -380,7 +381,7 @@ class TelegramInput(InputChannel):
         return f"{type(exc).__name__}: {redact(str(exc), (self.config.token, self.config.secret))}"[:300]
 
 
-class TelegramOutput(OutputChannel):
+class TelegramOutput(WholeMessageOutput):
     """Sends bot messages to ``tg:<chat_id>`` as they come (no buffering: Telegram has no reply token)."""
 
     @classmethod
@@ -400,22 +401,3 @@ class TelegramOutput(OutputChannel):
                 await self.channel.send_part(chat_id, part)
         except TelegramError as exc:
             log.error("Telegram: a message could not be sent (%s)", self.channel._describe(exc))
-
-    async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
-        await self.send_response(recipient_id, {"text": text})
-
-    async def send_text_with_buttons(
-        self, recipient_id: Text, text: Text, buttons: List[Dict[Text, Any]], **kwargs: Any
-    ) -> None:
-        await self.send_response(recipient_id, {"text": text, "buttons": buttons})
-
-    async def send_quick_replies(
-        self, recipient_id: Text, text: Text, quick_replies: List[Dict[Text, Any]], **kwargs: Any
-    ) -> None:
-        await self.send_response(recipient_id, {"text": text, "buttons": quick_replies})
-
-    async def send_custom_json(self, recipient_id: Text, json_message: Dict[Text, Any], **kwargs: Any) -> None:
-        await self.send_response(recipient_id, {"custom": json_message})
-
-    async def send_image_url(self, recipient_id: Text, image: Text, **kwargs: Any) -> None:
-        await self.send_response(recipient_id, {"image": image})

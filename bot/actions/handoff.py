@@ -69,7 +69,7 @@ async def open_handoff(
         when = officehours.format_local(callback_at, prof)
         has_contact = slots.get("contact") not in (None, "none", "unknown", "declined")
         how = "ご連絡先に担当者からご連絡します" if has_contact else \
-            f"連絡先がなくても大丈夫です。受付番号 {ticket} を窓口でお伝えください"
+            "担当者が対応します。連絡先がなくても、窓口でこの番号をお伝えいただければ大丈夫です"
         say(dispatcher, tracker,
             f"今は窓口の時間外です。{when}以降、{how}。受付番号は {ticket} です。",
             f"いま まどぐち は しまって います。{when} から たんとう の ひと が たいおう します。ばんごう は {ticket} です。")

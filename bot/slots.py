@@ -61,12 +61,17 @@ class Slot:
 
     def label(self) -> str:
         """「1月12日(火) 10:00〜10:50」, the way residents read a slot (a button title)."""
-        s, e = self.local_start, self.local_end
-        return f"{s.month}月{s.day}日({_WEEKDAYS_JA[s.weekday()]}) {s.hour}:{s.minute:02d}〜{e.hour}:{e.minute:02d}"
+        return label(self.start, self.end, self.timezone)
 
     def iso_local(self) -> Tuple[str, str]:
         """Start and end as ISO 8601 with the local offset (``+09:00``), as the protocol wants."""
         return self.local_start.isoformat(), self.local_end.isoformat()
+
+
+def label(start: datetime, end: datetime, tz: str = "Asia/Tokyo") -> str:
+    """「1月12日(火) 10:00〜10:50」 for any start and end (aware), in the local time of ``tz``."""
+    s, e = start.astimezone(ZoneInfo(tz)), end.astimezone(ZoneInfo(tz))
+    return f"{s.month}月{s.day}日({_WEEKDAYS_JA[s.weekday()]}) {s.hour}:{s.minute:02d}〜{e.hour}:{e.minute:02d}"
 
 
 # --------------------------------------------------------------------------- open days

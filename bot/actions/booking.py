@@ -8,6 +8,7 @@ which also guarantees that two residents never get the same last seat.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -21,7 +22,8 @@ from bot.db import bookings as store
 from bot.db import stats as stats_db
 from bot.db.engine import get_engine
 from bot.profile import Profile
-from bot.slots import Slot
+from bot.slots import find_slot, is_open_day
+from bot.slots import label as slot_label
 from bot.stats.events import booking_event
 from bot.summary import intake_summary
 from bot.when import matches, parse_when
@@ -61,7 +63,6 @@ async def _offer(tracker: Tracker, prof: Profile, wish: Optional[str]) -> tuple:
                                        predicate=lambda s: matches(req, s.start, s.end))
         if found:
             return flow.offer_intro(req, True, False), found
-        from bot.slots import is_open_day
         closed = bool(req.dates) and not any(is_open_day(dest, d, prof) for d in req.dates)
         start = min(req.dates) if req.dates else req.date_from
         nearby = await store.open_slots(engine, dest, now, profile=prof, urgency=urgency, limit=flow.OFFER,
@@ -169,7 +170,6 @@ class ValidateBookingForm(FormValidationAction):
         dest, now = tracker.get_slot("booking_destination"), clock.now()
         chosen = flow.parse_iso(_entity(tracker, "booking_slot"))
         if chosen is not None:
-            from bot.slots import find_slot
             slot = find_slot(dest, prof, chosen)
             if slot is None:
                 say(dispatcher, tracker, flow.refusal_note("not_a_slot"), "その じかん は えらべません。")
@@ -288,21 +288,17 @@ class AskBookingConsent(Action):
         return []
 
 
-def _length(dest: Any) -> Any:
-    from datetime import timedelta
+def _length(dest: Any) -> timedelta:
     return timedelta(minutes=dest.slot_minutes)
 
 
 def _label(start: Any, end: Any, prof: Profile) -> str:
-    return Slot(destination="", start=start, end=end, capacity=0, left=0, timezone=prof.municipality.timezone).label()
+    return slot_label(start, end, prof.municipality.timezone)
 
 
 def _payload(status: str, booking: Any, prof: Profile) -> Dict[str, Any]:
-    s = Slot(destination=booking.destination, start=booking.start, end=booking.end, capacity=0, left=0,
-             timezone=prof.municipality.timezone)
-    start, end = s.iso_local()
-    payload = {"type": "booking", "status": status, "destination": booking.destination, "office": booking.office,
-               "start": start, "end": end, "reference": booking.reference}
+    """The model's protocol payload with the status of what was just done, and the .ics link."""
+    payload = {**booking.payload(prof.municipality.timezone), "status": status}
     url = ics_url(booking.reference)
     if url:
         payload["ics"] = url

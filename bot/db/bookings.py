@@ -231,6 +231,18 @@ async def _locked(session: AsyncSession, reference: str) -> Optional[Booking]:
     return row.scalars().first()
 
 
+async def _changeable(session: AsyncSession, ref: str, actor: str, now: datetime) -> Booking:
+    """The locked booking ``actor`` may still move or cancel; aborts with the reason otherwise."""
+    booking = await _locked(session, ref)
+    if booking is None:
+        _abort(session, "not_found")
+    if not booking.active:
+        _abort(session, "refused", booking, "not_active")
+    if actor == "resident" and booking.start <= now:
+        _abort(session, "refused", booking, "started")
+    return booking
+
+
 def _capacity(profile: Profile, destination: str, capacity: Optional[int]) -> int:
     seats = profile.destinations[destination].capacity if capacity is None else capacity
     if not isinstance(seats, int) or seats < 1:
@@ -332,13 +344,7 @@ async def move(
     async def attempt() -> BookResult:
         async with _session(engine) as session:
             async with session.begin():
-                booking = await _locked(session, ref)
-                if booking is None:
-                    _abort(session, "not_found")
-                if not booking.active:
-                    _abort(session, "refused", booking, "not_active")
-                if actor == "resident" and booking.start <= now:
-                    _abort(session, "refused", booking, "started")
+                booking = await _changeable(session, ref, actor, now)
                 if booking.start == new_start and booking.end == new_end:
                     _abort(session, "refused", booking, "same_slot")
                 reason = slotlib.check(booking.destination, profile, now, new_start, new_end, urgency=urgency)
@@ -374,13 +380,7 @@ async def cancel(engine: AsyncEngine, reference: str, actor: str = "resident", *
     async def attempt() -> BookResult:
         async with _session(engine) as session:
             async with session.begin():
-                booking = await _locked(session, ref)
-                if booking is None:
-                    _abort(session, "not_found")
-                if not booking.active:
-                    _abort(session, "refused", booking, "not_active")
-                if actor == "resident" and booking.start <= now:
-                    _abort(session, "refused", booking, "started")
+                booking = await _changeable(session, ref, actor, now)
                 await _release_seat(session, booking.destination, booking.start)
                 booking.status, booking.sequence, booking.updated_at = "cancelled", booking.sequence + 1, now
                 session.add(BookingEvent(booking_id=booking.id, status="cancelled", at=now, actor=actor))

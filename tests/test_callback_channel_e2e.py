@@ -23,7 +23,7 @@ from bot.profile import load_profile
 from bot.reminders import send_due
 from integrations.rasa_api import RasaClient
 from tests.conftest import MODEL
-from tests.phone import Phone
+from bench.phone import Phone, kind
 
 pytestmark = pytest.mark.server
 OFFICE_HOURS = "2026-11-24T10:00:00+09:00"  # a Tuesday morning
@@ -53,16 +53,13 @@ async def _with_client(base: str, call: Callable[[RasaClient], Any]) -> Any:
         await rasa.close()
 
 
-def _kind(kind: str) -> Callable[[Dict[str, Any]], bool]:
-    return lambda m: (m.get("custom") or {}).get("type") == kind
-
 
 def test_live_handoff_staff_message_and_hand_back(live_stack):
     phone, base, sender = live_stack["phone"], live_stack["url"], f"cb-{uuid.uuid4().hex[:8]}"
     _say(live_stack, sender, "家賃を3か月滞納しています")
-    phone.until(_kind("ask"))  # the screening has started
+    phone.until(kind("ask"))  # the screening has started
     _say(live_stack, sender, "人と話したいです")
-    handoff = phone.until(_kind("handoff"))[-1]["custom"]
+    handoff = phone.until(kind("handoff"))[-1]["custom"]
     assert handoff["mode"] == "live" and handoff["ticket"].startswith("H")
 
     # Paused: the resident's next words are recorded for staff, and the bot says nothing.
@@ -76,7 +73,7 @@ def test_live_handoff_staff_message_and_hand_back(live_stack):
     started = time.monotonic()
     text = "支援員の山田です。お待たせしました。今の状況を聞かせてください。"
     asyncio.run(_with_client(base, lambda rasa: rasa.send_staff_message(sender, text)))
-    got = phone.until(_kind("staff_message"))
+    got = phone.until(kind("staff_message"))
     assert time.monotonic() - started < 30
     assert [m["text"] for m in got if m.get("text")] == [text]
 
@@ -85,7 +82,7 @@ def test_live_handoff_staff_message_and_hand_back(live_stack):
     back = phone.until(lambda m: bool(m.get("buttons")))
     assert "/resume" in [b["payload"] for b in back[-1]["buttons"]]
     _say(live_stack, sender, "/resume")
-    ask = phone.until(_kind("ask"))[-1]["custom"]
+    ask = phone.until(kind("ask"))[-1]["custom"]
     assert ask["field"] != "rent_arrears_months"  # said before the handoff, never re-asked
     slots = requests.get(f"{base}/conversations/{sender}/tracker", timeout=30).json()["slots"]
     assert slots["rent_arrears_months"] == 3 and slots["handoff_live"] is False
@@ -94,12 +91,12 @@ def test_live_handoff_staff_message_and_hand_back(live_stack):
 def test_day_before_reminder_reaches_the_channel_once(live_stack):
     phone, sender = live_stack["phone"], f"cb-{uuid.uuid4().hex[:8]}"
     _say(live_stack, sender, "予約したいです")
-    offer = phone.until(_kind("ask"))[-1]["custom"]
+    offer = phone.until(kind("ask"))[-1]["custom"]
     assert offer["field"] == "booking_slot"
     _say(live_stack, sender, offer["choices"][0]["payload"])
-    phone.until(_kind("ask"))
+    phone.until(kind("ask"))
     _say(live_stack, sender, "はい")
-    booking = phone.until(_kind("booking"))[-1]["custom"]
+    booking = phone.until(kind("booking"))[-1]["custom"]
     start = datetime.fromisoformat(booking["start"])
     evening_before = datetime.combine(start.date() - timedelta(days=1), datetime.min.time(), tzinfo=start.tzinfo) + timedelta(hours=19)
 

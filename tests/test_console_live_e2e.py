@@ -14,7 +14,7 @@ from bench.procs import rest_stack, tracebacks
 from bot.db.engine import make_engine
 from tests.conftest import MODEL
 from tests.console_support import browser_login, console_settings, start_console, stop_console
-from tests.phone import Phone
+from bench.phone import Phone, kind
 
 pytestmark = pytest.mark.server
 pytest_plugins = ["tests.console_fixtures"]
@@ -30,9 +30,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dict[str, Any]]:
     phone.server.shutdown()
 
 
-def _kind(kind: str):
-    return lambda m: (m.get("custom") or {}).get("type") == kind
-
 
 async def test_staff_take_over_reply_and_hand_back_through_the_console(stack, console_page):
     phone, sender = stack["phone"], f"cb-{uuid.uuid4().hex[:8]}"
@@ -41,9 +38,9 @@ async def test_staff_take_over_reply_and_hand_back_through_the_console(stack, co
         requests.post(f"{stack['url']}/webhooks/callback/webhook", json={"sender": sender, "message": text}, timeout=30)
 
     await asyncio.to_thread(say, "家賃を2か月滞納しています")
-    await asyncio.to_thread(phone.until, _kind("ask"))
+    await asyncio.to_thread(phone.until, kind("ask"))
     await asyncio.to_thread(say, "人と話したいです")
-    ticket = (await asyncio.to_thread(phone.until, _kind("handoff")))[-1]["custom"]["ticket"]
+    ticket = (await asyncio.to_thread(phone.until, kind("handoff")))[-1]["custom"]["ticket"]
 
     console = await start_console(make_engine(f"sqlite:///{stack['db']}"), console_settings(), rasa_url=stack["url"])
     try:
@@ -58,7 +55,7 @@ async def test_staff_take_over_reply_and_hand_back_through_the_console(stack, co
         await page.fill("#reply-text", "支援員の佐藤です。お待たせしました。")
         await page.click("#reply")
         await page.wait_for_selector("#notice")
-        got = await asyncio.to_thread(phone.until, _kind("staff_message"))
+        got = await asyncio.to_thread(phone.until, kind("staff_message"))
         assert [m["text"] for m in got if m.get("text")] == ["支援員の佐藤です。お待たせしました。"]
         await page.click("#handback")
         await page.wait_for_selector("#notice")

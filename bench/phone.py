@@ -49,3 +49,8 @@ class Phone:
             return False
         except queue.Empty:
             return True
+
+
+def kind(name: str) -> Callable[[Dict[str, Any]], bool]:
+    """A ``Phone.until`` condition: the message carries a protocol payload of type ``name``."""
+    return lambda m: (m.get("custom") or {}).get("type") == name

@@ -34,6 +34,14 @@ def intent_scores(gold: Sequence[str], pred: Sequence[Optional[str]], labels: Li
             "fallback": {"count": fallback, "rate": round(fallback / max(len(pred), 1), 4)}}
 
 
+def f1_per_intent(gold: Sequence[str], pred: Sequence[Optional[str]], labels: List[str]) -> Dict[str, float]:
+    """F1 of each intent, weakest first (where more or clearer training data is needed)."""
+    from sklearn.metrics import f1_score
+
+    scores = f1_score(gold, [p or "None" for p in pred], labels=labels, average=None, zero_division=0)
+    return dict(sorted(((label, round(float(f), 3)) for label, f in zip(labels, scores)), key=lambda kv: kv[1]))
+
+
 def confusions(gold: Sequence[str], pred: Sequence[Optional[str]], top: int = 10) -> List[Dict[str, Any]]:
     """The most frequent (gold -> predicted) errors."""
     pairs = Counter((g, p) for g, p in zip(gold, pred) if g != p)

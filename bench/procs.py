@@ -165,9 +165,11 @@ def _tail(log: Path, chars: int = 3000) -> str:
 
 @contextmanager
 def rest_stack(model: Path, tmp: Path, timeout: float = 300, *, extra_credentials: str = "",
-               env: Optional[Dict[str, str]] = None) -> Iterator[Dict[str, object]]:
+               env: Optional[Dict[str, str]] = None, redis_url: Optional[str] = None,
+               workers: int = 1) -> Iterator[Dict[str, object]]:
     """``rasa run`` + ``rasa run actions`` on free ports, the encrypting SQLite tracker store
-    (bot/trackerstore.py) and DATABASE_URL in ``tmp``.
+    (bot/trackerstore.py) and DATABASE_URL in ``tmp``. With ``redis_url``, Rasa's Redis lock store
+    (own key prefix) and ``workers`` Sanic workers, as a city would scale it (docs/deployment.md).
 
     Yields ``{"url": rest base url, "pids": {"rasa": pid, "actions": pid}, "logs": [...]}``.
     """
@@ -176,8 +178,9 @@ def rest_stack(model: Path, tmp: Path, timeout: float = 300, *, extra_credential
     endpoints.write_text(
         f'action_endpoint:\n  url: "http://127.0.0.1:{a_port}/webhook"\n'
         f'tracker_store:\n  type: bot.trackerstore.EncryptedSQLTrackerStore\n  dialect: "sqlite"\n'
-        f'  db: "{tmp / "trackers.db"}"\n'
+        f'  db: "{tmp / "trackers.db"}"\n' + (_redis_lock_store(redis_url) if redis_url else "")
     )
+    env = {**(env or {}), **({"SANIC_WORKERS": str(workers)} if workers > 1 else {})}
     credentials = ROOT / "credentials.yml"
     if extra_credentials:  # e.g. Rasa's callback channel, so a test can receive pushed messages
         credentials = tmp / "credentials.yml"
@@ -187,7 +190,7 @@ def rest_stack(model: Path, tmp: Path, timeout: float = 300, *, extra_credential
     procs = {
         "actions": spawn([str(BIN / "rasa"), "run", "actions", "--actions", "bot.actions", "--port", str(a_port)],
                          logs["actions"], env),
-        "rasa": spawn([str(BIN / "rasa"), "run", "--enable-api", "--port", str(r_port), "--model", str(model),
+        "rasa": spawn([str(BIN / "python"), "-m", "bot.server", "run", "--enable-api", "--port", str(r_port), "--model", str(model),
                        "--endpoints", str(endpoints), "--credentials", str(credentials)],
                       logs["rasa"], env),
     }
@@ -199,6 +202,16 @@ def rest_stack(model: Path, tmp: Path, timeout: float = 300, *, extra_credential
     finally:
         for proc in procs.values():
             stop(proc)
+
+
+def _redis_lock_store(url: str) -> str:
+    """endpoints.yml lines for Rasa's RedisLockStore at ``url`` (redis://host:port/db)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    db = (parts.path or "/0").strip("/") or "0"
+    return (f'lock_store:\n  type: redis\n  url: "{parts.hostname or "127.0.0.1"}"\n  port: {parts.port or 6379}\n'
+            f'  db: {db}\n  key_prefix: "bench{os.getpid()}"\n')
 
 
 def tracebacks(logs: Dict[str, str]) -> Dict[str, int]:

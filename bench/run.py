@@ -47,7 +47,7 @@ MODES = {
 }
 #: Modules the pipeline and the action server import; checked before anything slow starts.
 REQUIRED_MODULES = ("bot.numbers", "bot.crisis", "bot.nlu.ja_tokenizer", "bot.nlu.quantity_extractor",
-                    "bot.nlu.safety_override", "bot.actions")
+                    "bot.nlu.safety_override", "bot.nlu.intent_vote", "bot.actions")
 
 
 def log(msg: str) -> None:
@@ -169,9 +169,21 @@ def phase_latency(mode: Dict[str, Any], tmp: Path) -> Dict[str, Any]:
             log(f"[latency] {mode['concurrent']} concurrent conversations")
             conc = asyncio.run(latency.concurrent(url, mode["concurrent"], slow_ms=600))
         errors = procs.tracebacks(stack["logs"])
-    return {"model": model, "warm_up_turn_ms": warm, "sequential": latency.summarize(seq),
-            "concurrent": latency.summarize(conc), "server_log_tracebacks": errors,
-            "memory": sampler.report(), "loadavg_before": load_before, "loadavg_after": loadavg()}
+    out = {"model": model, "warm_up_turn_ms": warm, "sequential": latency.summarize(seq),
+           "concurrent": latency.summarize(conc), "server_log_tracebacks": errors,
+           "memory": sampler.report(), "loadavg_before": load_before, "loadavg_after": loadavg()}
+    redis_url = os.environ.get("REDIS_URL")
+    if redis_url:  # the same conversations with the Rasa server scaled out (docs/deployment.md)
+        workers = 2
+        log(f"[latency] {mode['concurrent']} concurrent conversations, {workers} Rasa workers + Redis lock store")
+        with procs.rest_stack(MODEL, _mkdir(tmp / "scaled"), redis_url=redis_url, workers=workers) as stack:
+            with procs.RssSampler(stack["pids"]) as sampler:
+                asyncio.run(latency.warm_up(stack["url"]))
+                scaled = asyncio.run(latency.concurrent(stack["url"], mode["concurrent"], slow_ms=600))
+            out["concurrent_scaled"] = {**latency.summarize(scaled), "rasa_workers": workers, "lock_store": "redis",
+                                        "memory": sampler.report(),
+                                        "server_log_tracebacks": procs.tracebacks(stack["logs"])}
+    return out
 
 
 def phase_crisis() -> Dict[str, Any]:

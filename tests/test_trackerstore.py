@@ -24,6 +24,7 @@ from rasa.shared.core.events import (
 )
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from bot.db import trackerdb
 from bot.db.crypto import DataKeyError
 from bot.db.engine import ROOT
 from bot.trackerstore import EncryptedSQLTrackerStore, erasure_requested
@@ -182,6 +183,72 @@ async def test_an_erase_turn_deletes_the_conversation_and_nothing_else(tmp_path,
     assert (await store.retrieve("keep-me")).latest_message.text == WORDS
     fresh = await store.get_or_create_tracker("erase-me")
     assert fresh.get_slot("contact") is None and not [e for e in fresh.events if isinstance(e, UserUttered)]
+
+
+def user_turn(tracker: DialogueStateTracker, text: str) -> DialogueStateTracker:
+    tracker.update(UserUttered(text, {"name": "inform", "confidence": 0.9}))
+    tracker.update(BotUttered("ありがとうございます。"))
+    tracker.update(ActionExecuted("action_listen"))
+    return tracker
+
+
+def user_texts(tracker: DialogueStateTracker) -> list:
+    return [e.text for e in tracker.events if isinstance(e, UserUttered)]
+
+
+async def test_a_turn_saved_by_another_worker_is_read_not_the_kept_tracker(tmp_path, use_keys):
+    """Each Rasa worker keeps the trackers it saved; a write by another one must win."""
+    use_keys(new_key())
+    db = tmp_path / "trackers.db"
+    first, second = sqlite_store(db), sqlite_store(db)
+    await first.save(conversation("resident-5"))
+    assert user_texts(await first.retrieve("resident-5")) == [WORDS]
+    await second.save(user_turn(await second.retrieve("resident-5"), "46歳です"))
+    seen_by_first = await first.retrieve("resident-5")
+    assert user_texts(seen_by_first) == [WORDS, "46歳です"]
+    await first.save(user_turn(seen_by_first, "子どもは2人です"))  # and first appends after it, not over it
+    assert user_texts(await second.retrieve_full_tracker("resident-5")) == [WORDS, "46歳です", "子どもは2人です"]
+    for store in (first, second):
+        store.engine.dispose()
+
+
+async def test_events_added_but_never_saved_are_not_handed_out(tmp_path, use_keys):
+    """A turn that failed before Rasa saved it leaves events on the kept object: they must not count."""
+    use_keys(new_key())
+    store = sqlite_store(tmp_path / "trackers.db")
+    tracker = conversation("resident-6")
+    await store.save(tracker)
+    user_turn(await store.retrieve("resident-6"), "この発言は保存されていません")
+    assert user_texts(await store.retrieve("resident-6")) == [WORDS]
+    store.engine.dispose()
+
+
+async def test_a_conversation_deleted_from_outside_is_gone_for_rasa(tmp_path, use_keys):
+    """The console and the retention job delete rows with their own connection (bot/db/trackerdb)."""
+    use_keys(new_key())
+    db = tmp_path / "trackers.db"
+    store = sqlite_store(db)
+    await store.save(conversation("resident-7"))
+    assert await store.retrieve("resident-7") is not None
+    assert trackerdb.delete_sender(f"sqlite:///{db}", "resident-7") == 9
+    assert await store.retrieve("resident-7") is None
+    assert leaks(sqlite_files(db), ["resident-7"]) == []  # nor in the write-ahead log
+    store.engine.dispose()
+
+
+async def test_two_workers_on_postgresql_see_each_others_turns(use_keys):
+    if not PG_URL:
+        pytest.skip("DATABASE_URL does not name a PostgreSQL database (.ci/run sets it)")
+    use_keys(new_key())
+    async with pg_store() as first:
+        second = EncryptedSQLTrackerStore(domain=DOMAIN, host=PG_URL)
+        try:
+            await first.save(conversation("resident-pg2"))
+            await first.retrieve("resident-pg2")
+            await second.save(user_turn(await second.retrieve("resident-pg2"), "46歳です"))
+            assert user_texts(await first.retrieve("resident-pg2")) == [WORDS, "46歳です"]
+        finally:
+            second.engine.dispose()
 
 
 def test_only_a_successful_erase_in_this_turn_counts():

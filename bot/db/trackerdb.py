@@ -91,6 +91,14 @@ def make_engine(url: Union[str, URL]) -> Engine:
     return engine
 
 
+def truncate_wal(engine: Engine) -> None:
+    """After a deletion on SQLite: copy the write-ahead log into the file (where ``secure_delete``
+    zeroes the deleted rows) and empty it, so no copy of the deleted pages stays in ``-wal``."""
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
 def _has_events(engine: Engine) -> bool:
     return sa.inspect(engine).has_table("events")
 
@@ -125,6 +133,8 @@ def purge_idle(url: Union[str, URL], cutoff: float, *, dry_run: bool = False) ->
                                   .where(EVENTS.c.sender_id.in_(idle))).scalar_one()
             if not dry_run and senders:
                 conn.execute(EVENTS.delete().where(EVENTS.c.sender_id.in_(idle.scalar_subquery())))
+        if not dry_run and senders:
+            truncate_wal(engine)
         return Purged(senders, events)
     finally:
         engine.dispose()
@@ -139,7 +149,9 @@ def delete_sender(url: Union[str, URL], sender_id: str) -> int:
         if not _has_events(engine):
             return 0
         with engine.begin() as conn:
-            return conn.execute(EVENTS.delete().where(EVENTS.c.sender_id == sender_id)).rowcount
+            deleted = conn.execute(EVENTS.delete().where(EVENTS.c.sender_id == sender_id)).rowcount
+        truncate_wal(engine)
+        return deleted
     finally:
         engine.dispose()
 

@@ -107,6 +107,15 @@ def _system_rows(results: Dict[str, Any]) -> List[str]:
     return _table(header, rows)
 
 
+def _weak_intents(results: Dict[str, Any], n: int = 8) -> List[str]:
+    """The intents with the lowest cross-validated F1 (ours): where the data needs work."""
+    per_intent = _get(results, _cv(OURS, "intent.f1_per_intent")) or {}
+    if not per_intent:
+        return []
+    weakest = ", ".join(f"{name} {f1:.2f}" for name, f1 in list(per_intent.items())[:n])
+    return ["", f"Weakest intents by CV F1 (ours): {weakest}."]
+
+
 def _latency_rows(results: Dict[str, Any]) -> List[str]:
     rows = []
     labels = {"sequential": "1 conversation", "concurrent": "{n} concurrent",
@@ -154,7 +163,8 @@ def markdown(results: Dict[str, Any]) -> str:
     head = (f"Benchmark {env.get('date', '')} · {env.get('cpu_count')} CPUs · rasa {env.get('rasa')}"
             + (f" · {cv['folds']}-fold stratified CV" if cv else "")
             + (" · **QUICK MODE (not comparable to targets)**" if results.get("quick") else ""))
-    parts = [head, "", *_target_rows(results), "", *_system_rows(results), "", *_latency_rows(results)]
+    parts = [head, "", *_target_rows(results), "", *_system_rows(results), *_weak_intents(results), "",
+             *_latency_rows(results)]
     crisis = _crisis_rows(results)
     return "\n".join(parts + ([""] + crisis if crisis else [])) + "\n"
 

@@ -28,3 +28,13 @@ def test_lexicon_decides_and_the_classifier_alone_asks(text, diet, expected):
     assert message.get("intent")["name"] == expected
     assert message.get("intent_ranking")[0]["name"] == expected
     assert message.get("safety")["language"] == "ja"
+
+
+@pytest.mark.parametrize("text, diet, expected", [
+    ("<script>alert(1)</script>", "non_japanese", "nlu_fallback"),  # markup is not a language
+    ("Y4K7MPQ", "non_japanese", "nlu_fallback"),
+    ("I lost my job and cannot pay the rent", "non_japanese", "non_japanese"),  # confirmed: switch
+    ("Perdi meu emprego e não tenho dinheiro", "inform", "non_japanese"),     # the detector alone decides
+])
+def test_another_language_only_when_the_detector_confirms_it(text, diet, expected):
+    assert run(text, diet).get("intent")["name"] == expected

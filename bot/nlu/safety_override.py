@@ -27,6 +27,7 @@ from bot.nlu.base import CappedTextComponent
 EMERGENCY_INTENT = "crisis_emergency"
 URGENT_INTENT = "urgent_need"
 FOREIGN_INTENT = "non_japanese"
+UNCLEAR_INTENT = "nlu_fallback"
 CHECK_INTENT = "safety_check"
 
 
@@ -54,6 +55,10 @@ class SafetyIntentOverride(CappedTextComponent, IntentClassifier):
                 self._override(message, FOREIGN_INTENT)
             elif current in (EMERGENCY_INTENT, URGENT_INTENT) and found.level is None:
                 self._override(message, CHECK_INTENT)  # the classifier alone: ask, do not alarm
+            elif current == FOREIGN_INTENT:
+                # Latin letters the detector cannot place (markup, 「OK」, a code): not a language
+                # to switch to; the bot asks again instead of answering in English.
+                self._override(message, UNCLEAR_INTENT)
         return messages
 
     @staticmethod

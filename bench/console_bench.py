@@ -13,13 +13,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import multiprocessing
 import os
 import random
 import re
-import socket
-import statistics
 import tempfile
 import time
 from datetime import datetime, timedelta, timezone
@@ -30,15 +26,12 @@ import aiohttp
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
+from bench.procs import free_port
+from bench.serving import child_process, page_times, save, serve_console
+
 TARGET_MS = 200.0
 PASSWORD = "bench-password-2026"
 URGENCIES = ("emergency", "urgent", "normal", "normal", "normal")
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _summary(i: int) -> Dict[str, Any]:
@@ -73,13 +66,6 @@ async def _rasa_stub() -> web.AppRunner:
     return runner
 
 
-def _stats(samples: List[float]) -> Dict[str, float]:
-    ordered = sorted(samples)
-    return {"p50_ms": round(statistics.median(ordered), 1),
-            "p95_ms": round(ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))], 1),
-            "max_ms": round(ordered[-1], 1), "n": len(ordered)}
-
-
 async def _fill(db: Path, tickets: int) -> List[str]:
     """A fresh database with ``tickets`` open cases and one staff account."""
     from bot.db import staff_models  # noqa: F401
@@ -108,19 +94,11 @@ async def _fill(db: Path, tickets: int) -> List[str]:
 
 def _serve(db: str, port: int, rasa_port: int) -> None:
     """Child process: the console and the Rasa stand-in, as they would run beside each other."""
-    from integrations.console.app import create_app
-    from integrations.console.settings import ConsoleSettings
-    from integrations.rasa_api import RasaClient
-
     async def run() -> None:
         rasa_runner = await _rasa_stub()
         await web.TCPSite(rasa_runner, "127.0.0.1", rasa_port).start()
         engine = create_async_engine(f"sqlite+aiosqlite:///{db}", future=True)
-        app = create_app(engine, RasaClient(f"http://127.0.0.1:{rasa_port}"), ConsoleSettings(municipality="みどり市"))
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", port).start()
-        await asyncio.Event().wait()
+        await serve_console(engine, f"http://127.0.0.1:{rasa_port}", port)
 
     asyncio.run(run())
 
@@ -157,7 +135,7 @@ async def _measure(base: str, codes: List[str], requests: int) -> Dict[str, Any]
             "case_page": [await timed(f"/cases/{code}", "相談受付票") for code in picks[5:5 + requests]],
             "print_view": [await timed(f"/cases/{code}/print", "相談受付票") for code in picks[5:5 + requests]],
         }
-    return {name: _stats(samples) for name, samples in pages.items()}
+    return {name: page_times(samples) for name, samples in pages.items()}
 
 
 def bench_console(tickets: int = 1000, requests: int = 60) -> Dict[str, Any]:
@@ -166,15 +144,9 @@ def bench_console(tickets: int = 1000, requests: int = 60) -> Dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "bench.db"
         codes = asyncio.run(_fill(db, tickets))
-        port, rasa_port = _port(), _port()
-        child = multiprocessing.get_context("spawn").Process(target=_serve, args=(str(db), port, rasa_port),
-                                                             daemon=True)
-        child.start()
-        try:
+        port, rasa_port = free_port(), free_port()
+        with child_process(_serve, (str(db), port, rasa_port)):
             pages = asyncio.run(_measure(f"http://127.0.0.1:{port}", codes, requests))
-        finally:
-            child.terminate()
-            child.join(10)
     from integrations.console.settings import ConsoleSettings
 
     return {
@@ -192,10 +164,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=60)
     parser.add_argument("--out", type=Path, default=Path("bench/out/console.json"))
     args = parser.parse_args()
-    result = bench_console(args.tickets, args.requests)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    print(json.dumps(result, ensure_ascii=False, indent=2))
+    save(bench_console(args.tickets, args.requests), args.out)
 
 
 if __name__ == "__main__":

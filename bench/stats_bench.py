@@ -14,13 +14,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import multiprocessing
 import os
 import random
 import re
-import socket
-import statistics
 import tempfile
 import time
 from datetime import date, datetime, timedelta, timezone
@@ -29,24 +25,14 @@ from typing import Any, Dict, List
 
 import aiohttp
 
+from bench.procs import free_port
+from bench.serving import child_process, page_times, save, serve_console
+
 TARGET_MS = 500.0
 PASSWORD = "bench-manager-2026"
 KIND_SHARES = {"referral": 55, "booking": 18, "attended": 12, "no_show": 3, "handoff": 7, "outcome": 5}
 DESTINATIONS = ["jiritsu_soudan", "hellowork", "mothers_hellowork", "saposute", "silver_center", "welfare_office",
                 "single_parent_desk", "household_budget", "disability_employment", "human_staff"]
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _percentiles(samples: List[float]) -> Dict[str, float]:
-    ordered = sorted(samples)
-    return {"p50_ms": round(statistics.median(ordered), 1),
-            "p95_ms": round(ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))], 1),
-            "max_ms": round(ordered[-1], 1), "n": len(ordered)}
 
 
 def synthetic_rows(events: int, fy: int = 2026, seed: int = 6) -> List[Dict[str, Any]]:
@@ -126,28 +112,15 @@ async def _parts(db: Path, requests: int) -> Dict[str, Any]:
             report.append((time.perf_counter() - middle) * 1000)
     finally:
         await engine.dispose()
-    return {"sql_counts": _percentiles(sql), "report_and_suppression": _percentiles(report)}
+    return {"sql_counts": page_times(sql), "report_and_suppression": page_times(report)}
 
 
 def _serve(db: str, port: int, key_file: str) -> None:
     """Child process: the console as ``python -m integrations.console`` runs it."""
     os.environ["STATS_KEY_FILE"] = key_file
-    from aiohttp import web
-
     from bot.db.engine import make_engine
-    from integrations.console.app import create_app
-    from integrations.console.settings import ConsoleSettings
-    from integrations.rasa_api import RasaClient
 
-    async def run() -> None:
-        engine = make_engine(f"sqlite:///{db}")
-        app = create_app(engine, RasaClient("http://127.0.0.1:9"), ConsoleSettings(municipality="みどり市"))
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", port).start()
-        await asyncio.Event().wait()
-
-    asyncio.run(run())
+    asyncio.run(serve_console(make_engine(f"sqlite:///{db}"), "http://127.0.0.1:9", port))
 
 
 async def _measure(base: str, requests: int) -> Dict[str, Any]:
@@ -174,10 +147,10 @@ async def _measure(base: str, requests: int) -> Dict[str, Any]:
         for _ in range(3):  # warm-up: templates compiled, connections pooled, profile read
             await timed("/stats?fy=2026", "月別の件数")
         return {
-            "dashboard_year": _percentiles([await timed("/stats?fy=2026", "月別の件数") for _ in range(requests)]),
-            "dashboard_month": _percentiles([await timed(f"/stats?fy=2026&month={4 + i % 9}", "チャネル別")
+            "dashboard_year": page_times([await timed("/stats?fy=2026", "月別の件数") for _ in range(requests)]),
+            "dashboard_month": page_times([await timed(f"/stats?fy=2026&month={4 + i % 9}", "チャネル別")
                                              for i in range(requests)]),
-            "csv_export": _percentiles([await timed("/stats.csv?fy=2026", "区分") for _ in range(requests)]),
+            "csv_export": page_times([await timed("/stats.csv?fy=2026", "区分") for _ in range(requests)]),
         }
 
 
@@ -189,15 +162,9 @@ def bench_stats(events: int = 100_000, requests: int = 30) -> Dict[str, Any]:
         asyncio.run(_fill(db, events))
         fill_s = time.perf_counter() - started
         parts = asyncio.run(_parts(db, requests))
-        port = _port()
-        child = multiprocessing.get_context("spawn").Process(
-            target=_serve, args=(str(db), port, str(Path(tmp) / "stats.key")), daemon=True)
-        child.start()
-        try:
+        port = free_port()
+        with child_process(_serve, (str(db), port, str(Path(tmp) / "stats.key"))):
             pages = asyncio.run(_measure(f"http://127.0.0.1:{port}", requests))
-        finally:
-            child.terminate()
-            child.join(10)
     return {
         "events": events, "database": "sqlite", "target_ms": TARGET_MS, **pages, **parts,
         "pass": pages["dashboard_year"]["p95_ms"] <= TARGET_MS and pages["dashboard_month"]["p95_ms"] <= TARGET_MS,
@@ -212,10 +179,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=30)
     parser.add_argument("--out", type=Path, default=Path("bench/out/stats.json"))
     args = parser.parse_args()
-    result = bench_stats(args.events, args.requests)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    print(json.dumps(result, ensure_ascii=False, indent=2))
+    save(bench_stats(args.events, args.requests), args.out)
 
 
 if __name__ == "__main__":

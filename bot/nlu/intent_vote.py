@@ -55,6 +55,13 @@ def combine(diet_ranking: List[Dict[str, Any]], vote: Dict[str, float], diet_wei
             for n, c in sorted(mixed.items(), key=lambda kv: (-kv[1], kv[0]))]
 
 
+def _fitted(vectorizer: Any, classes: List[str], coef: np.ndarray, intercept: np.ndarray) -> Dict[str, Any]:
+    """The model as ``vote`` uses it. ``coef_t`` is a row-major copy of ``coef.T``: sparse @ the
+    transposed view made scipy copy all coefficients on every message (3 ms instead of 0.01)."""
+    return {"vectorizer": vectorizer, "classes": classes, "coef": coef, "intercept": intercept,
+            "coef_t": np.ascontiguousarray(coef.T)}
+
+
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
 class CharNgramIntentVote(GraphComponent, IntentClassifier):
     """Logistic regression over character 1–3-grams, averaged with the DIET ranking before it."""
@@ -67,7 +74,7 @@ class CharNgramIntentVote(GraphComponent, IntentClassifier):
                  model: Optional[Dict[str, Any]] = None) -> None:
         self.config = {**self.get_default_config(), **config}
         self._storage, self._resource = model_storage, resource
-        self._model = model  # {"vectorizer", "classes", "coef", "intercept"}
+        self._model = model  # _fitted(...)
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
@@ -86,8 +93,7 @@ class CharNgramIntentVote(GraphComponent, IntentClassifier):
         lr.fit(features, [m.get(INTENT) for m in examples])
         coef = lr.coef_ if len(lr.classes_) > 2 else np.vstack([-lr.coef_[0], lr.coef_[0]])
         intercept = lr.intercept_ if len(lr.classes_) > 2 else np.array([-lr.intercept_[0], lr.intercept_[0]])
-        self._model = {"vectorizer": vectorizer, "classes": [str(c) for c in lr.classes_],
-                       "coef": coef, "intercept": intercept}
+        self._model = _fitted(vectorizer, [str(c) for c in lr.classes_], coef, intercept)
         self._persist()
         return self._resource
 
@@ -110,16 +116,13 @@ class CharNgramIntentVote(GraphComponent, IntentClassifier):
                 arrays = np.load(directory / "vote.npz")
                 vectorizer = _vectorizer(meta["vocabulary"])
                 vectorizer.idf_ = arrays["idf"]
-                model = {"vectorizer": vectorizer, "classes": meta["classes"], "coef": arrays["coef"],
-                         "intercept": arrays["intercept"]}
+                model = _fitted(vectorizer, meta["classes"], arrays["coef"], arrays["intercept"])
         except (ValueError, FileNotFoundError):
             model = None  # trained without intents: DIET alone decides
         return cls(config, model_storage, resource, model)
 
     def vote(self, texts: List[str]) -> List[Dict[str, float]]:
         """The linear model's distribution over intents for each text."""
-        if "coef_t" not in self._model:  # row-major copy: sparse @ a transposed view copied it per call
-            self._model["coef_t"] = np.ascontiguousarray(self._model["coef"].T)
         features = self._model["vectorizer"].transform(texts)
         probs = softmax(np.asarray(features @ self._model["coef_t"]) + self._model["intercept"])
         return [dict(zip(self._model["classes"], row.tolist())) for row in probs]

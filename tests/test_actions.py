@@ -68,6 +68,11 @@ async def test_validation_fills_every_field_and_asks_the_next_missing_one(domain
     got = slot_sets(events)
     assert (got["age"], got["children"], got["months_without_work"], got["employment_status"]) == (46, 3, 17, "unemployed")
     assert got["requested_slot"] not in {"age", "children", "months_without_work", "employment_status"}
+    # The same action call asks the next question: its text and buttons, then the ask payload.
+    asks = customs(d, "ask")
+    assert [a["field"] for a in asks] == [got["requested_slot"]]
+    question = next(m for m in d.messages if m.get("text") and m.get("buttons"))
+    assert [b["payload"] for b in question["buttons"]] == [c["payload"] for c in asks[0]["choices"]]
     assert got["answered_by"]["age"] == "typed"
     assert got["answered_by"]["employment_status"] == "inferred"  # said in passing, not asked
 
@@ -88,6 +93,7 @@ async def test_side_question_is_answered_and_the_question_kept(domain):
     events = await ValidateIntakeForm().run(d, tracker("相談ってお金かかりますか", "ask_cost", {"consulting_for": "self", "requested_slot": "age"}), domain)
     assert "無料" in d.messages[0]["text"]
     assert slot_sets(events)["requested_slot"] == "age"
+    assert [a["field"] for a in customs(d, "ask")] == ["age"]  # and back to the same question
 
 
 async def test_correction_is_confirmed(domain):
@@ -108,7 +114,10 @@ async def test_validation_is_idempotent_for_the_same_message(domain):
     again = tracker("52歳です", "inform", {**first})
     d = CollectingDispatcher()
     second = slot_sets(await ValidateIntakeForm().run(d, again, domain))
-    assert "age" not in second and not d.messages
+    assert "age" not in second
+    # Only the next question again (as after a side question), no second confirmation of the age.
+    assert [a["field"] for a in customs(d, "ask")] == [second["requested_slot"]]
+    assert not any("52" in (m.get("text") or "") for m in d.messages)
 
 
 async def test_start_intake_promises_free_and_confidential(domain):

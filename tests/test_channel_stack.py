@@ -125,7 +125,7 @@ def test_telegram_conversation_through_rasa(stack):
 
     before = len(bot_api.sent())
     resp = requests.post(f"{url}/conversations/tg:{CHAT}/execute?output_channel=latest",
-                         json={"name": "utter_ask_age"}, timeout=60)
+                         json={"name": "utter_question_age"}, timeout=60)
     assert resp.ok
     pushed = bot_api.sent()[before:]
     assert pushed and pushed[0]["chat_id"] == str(CHAT)

@@ -39,3 +39,110 @@ def test_the_check_is_installed_once(action):
     wrapped = RemoteAction._validate_action_result
     cache_action_reply_check()
     assert RemoteAction._validate_action_result is wrapped
+
+
+# ------------------------------------------------------------------ quick-reply payloads
+
+PAYLOADS = ['/affirm', '/dont_know', '/inform{"housing": "renting"}', '/inform{"age": 46}',
+            '/inform{"benefits": ["unemployment", "child_allowance"]}', ' /deny ', '/book_appointment@0.9']
+
+
+@pytest.fixture(scope="module")
+def processor():
+    from rasa.core.agent import Agent
+
+    from tests.conftest import MODEL
+
+    if not MODEL.exists():
+        pytest.fail("models/current.tar.gz is missing: run scripts/train.sh (make test does it)")
+    return Agent.load(str(MODEL)).processor
+
+
+def _graph_parse(processor, text):
+    from rasa.core.channels.channel import UserMessage
+    from rasa.core.processor import MessageProcessor
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    original = getattr(MessageProcessor._parse_message_with_graph, "__wrapped_original__", MessageProcessor._parse_message_with_graph)
+    return original(processor, UserMessage(text, sender_id="t"), DialogueStateTracker("t", []))
+
+
+@pytest.mark.parametrize("text", PAYLOADS)
+def test_payloads_parse_as_the_graph_parses_them(processor, text):
+    from bot.server import payload_parse
+
+    direct = payload_parse(text, processor.domain)
+    assert direct is not None and direct["intent"]["name"] == text.strip().lstrip("/").split("{")[0].split("@")[0]
+    assert direct == _graph_parse(processor, text)
+
+
+@pytest.mark.parametrize("text", ["45歳です", "/", "/no_such_intent", "/inform{not json", "/affirm trailing words", "", "ｈｔｔｐ://example"])
+def test_everything_else_goes_through_the_graph(processor, text):
+    from bot.server import payload_parse
+
+    assert payload_parse(text, processor.domain) is None
+
+
+def test_the_shortcut_is_installed_once(processor, monkeypatch):
+    from rasa.core.processor import MessageProcessor
+
+    from bot.server import parse_payloads_directly
+
+    monkeypatch.setattr(MessageProcessor, "_parse_message_with_graph", MessageProcessor._parse_message_with_graph)
+    parse_payloads_directly()
+    installed = MessageProcessor._parse_message_with_graph
+    parse_payloads_directly()
+    assert MessageProcessor._parse_message_with_graph is installed
+    from rasa.core.channels.channel import UserMessage
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    typed = processor._parse_message_with_graph(UserMessage("家賃が払えません", sender_id="t"), DialogueStateTracker("t", []))
+    assert typed["intent"]["name"] == "housing_trouble" and "safety" in typed  # the whole graph ran
+    assert processor._parse_message_with_graph(UserMessage("/affirm", sender_id="t"), DialogueStateTracker("t", []))["intent"]["name"] == "affirm"
+
+
+# ------------------------------------------------------------------ turns at a time
+
+@pytest.mark.parametrize("environ, expected", [({}, 3), ({"MAX_CONCURRENT_TURNS": "5"}, 5), ({"MAX_CONCURRENT_TURNS": " 0 "}, 0)])
+def test_turn_limit_from_the_environment(environ, expected):
+    from bot.server import concurrent_turns_from_env
+
+    assert concurrent_turns_from_env(environ) == expected
+
+
+@pytest.mark.parametrize("raw", ["three", "-1", "2.5"])
+def test_a_bad_turn_limit_stops_with_a_message(raw):
+    from bot.server import concurrent_turns_from_env
+
+    with pytest.raises(SystemExit, match="MAX_CONCURRENT_TURNS"):
+        concurrent_turns_from_env({"MAX_CONCURRENT_TURNS": raw})
+
+
+async def test_at_most_the_limit_of_turns_run_at_once_in_arrival_order(monkeypatch):
+    import asyncio
+
+    from rasa.core.processor import MessageProcessor
+
+    from bot.server import limit_concurrent_turns
+
+    running, peak, started, finished = 0, 0, [], []
+
+    async def slow_turn(self, message):
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        started.append(message)
+        await asyncio.sleep(0.01)
+        running -= 1
+        finished.append(message)
+        return [{"text": f"reply {message}"}]
+
+    monkeypatch.setattr(MessageProcessor, "handle_message", slow_turn)
+    limit_concurrent_turns(2)
+    limit_concurrent_turns(2)  # applying twice wraps Rasa's method once
+    assert MessageProcessor.handle_message.__wrapped_original__ is slow_turn
+    replies = await asyncio.gather(*(MessageProcessor.handle_message(None, i) for i in range(7)))
+    assert replies == [[{"text": f"reply {i}"}] for i in range(7)]
+    assert peak == 2 and started == list(range(7))
+    limit_concurrent_turns(0)
+    assert MessageProcessor.handle_message is slow_turn

@@ -13,6 +13,7 @@ from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot import clock
+from bot.actions.asking import ask
 from bot.actions.support import profile, say, slot_events
 from bot.extraction import extract
 from bot.intake import PROBLEM_INTENTS, absorb, empathy
@@ -39,7 +40,7 @@ async def absorb_latest(dispatcher: CollectingDispatcher, tracker: Tracker) -> t
 
 
 class ValidateIntakeForm(FormValidationAction):
-    """Fills every field a message answers and picks the next question."""
+    """Fills every field a message answers, then asks the next question (see bot/actions/asking.py)."""
 
     def name(self) -> Text:
         return "validate_intake_form"
@@ -51,9 +52,12 @@ class ValidateIntakeForm(FormValidationAction):
         events, slots, handled = await absorb_latest(dispatcher, tracker)
         if not handled:
             return []  # the form rejects; a rule takes over (crisis, person, stop ...)
+        field = next_field(slots)
+        if field:
+            ask(dispatcher, field, slots, domain)
         return events + [
             SlotSet("intake_turns", int(slots.get("intake_turns") or 0) + 1),
-            SlotSet("requested_slot", next_field(slots)),
+            SlotSet("requested_slot", field),
         ]
 
 

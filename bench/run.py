@@ -244,7 +244,7 @@ def notes() -> List[str]:
     """How the figures were obtained, for whoever reads the JSON."""
     return [
         f"char_ngram_diet runs with language '{nlu.BASELINE_LANGUAGE}': WhitespaceTokenizer refuses 'ja'.",
-        "Intent = final intent after the whole pipeline (FallbackClassifier, SafetyIntentOverride); "
+        "Intent = final intent after the whole pipeline (FallbackClassifier, PolarityGuard, SafetyIntentOverride); "
         "nlu_fallback counts as wrong. Macro-F1 averages over the gold intents.",
         "Entity F1 'strict': type and integer value equal, spans overlap. DIET without a normaliser returns "
         "surface strings (「46歳」), which are not integers; 'type_span' shows its span/type agreement.",

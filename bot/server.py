@@ -84,14 +84,13 @@ def parse_payloads_directly() -> None:
     from rasa.core.processor import MessageProcessor
 
     original = MessageProcessor._parse_message_with_graph
-    if getattr(original, "payload_shortcut", False):
+    if hasattr(original, "__wrapped_original__"):
         return
 
     def _parse_message_with_graph(self: Any, message: Any, tracker: Any, only_output_properties: bool = True) -> Dict[str, Any]:
         parse = payload_parse(message.text, self.domain) if only_output_properties else None
         return parse if parse is not None else original(self, message, tracker, only_output_properties)
 
-    _parse_message_with_graph.payload_shortcut = True  # type: ignore[attr-defined]
     _parse_message_with_graph.__wrapped_original__ = original  # type: ignore[attr-defined]
     MessageProcessor._parse_message_with_graph = _parse_message_with_graph  # type: ignore[method-assign]
 
@@ -135,7 +134,6 @@ def limit_concurrent_turns(limit: int) -> None:
             return await original(self, message)
 
     handle_message.__wrapped_original__ = original  # type: ignore[attr-defined]
-    handle_message.turn_limit = limit  # type: ignore[attr-defined]
     MessageProcessor.handle_message = handle_message  # type: ignore[method-assign]
 
 

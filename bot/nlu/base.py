@@ -6,7 +6,7 @@ from typing import Any, Dict, Text
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
-from rasa.shared.nlu.constants import TEXT
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 
@@ -32,3 +32,12 @@ class CappedTextComponent(GraphComponent):
 
     def text_of(self, message: Message) -> Text:
         return (message.get(TEXT) or "")[: self._max_chars]
+
+
+def replace_intent(message: Message, intent: Text) -> None:
+    """Make ``intent`` the message's intent (confidence 1.0: a rule decided) and the top of its
+    ranking, keeping the classifier's other candidates below it."""
+    chosen = {"name": intent, "confidence": 1.0}
+    ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != intent]
+    message.set(INTENT, chosen, add_to_output=True)
+    message.set(INTENT_RANKING_KEY, [chosen] + ranking, add_to_output=True)

@@ -16,8 +16,8 @@ from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.shared.nlu.constants import INTENT
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.nlu.base import CappedTextComponent
-from bot.nlu.safety_override import UNCLEAR_INTENT, SafetyIntentOverride
+from bot.nlu.base import CappedTextComponent, replace_intent
+from bot.nlu.safety_override import UNCLEAR_INTENT
 from bot.polarity import polarity
 
 YES_NO = ("affirm", "deny")
@@ -34,5 +34,5 @@ class PolarityGuard(CappedTextComponent, IntentClassifier):
                 continue
             said = polarity(self.text_of(message))
             if said and said != current:
-                SafetyIntentOverride._override(message, said)
+                replace_intent(message, said)
         return messages

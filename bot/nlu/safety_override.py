@@ -14,15 +14,15 @@ of either ignoring it or calling staff for nothing (``bench/crisis_eval.evaluate
 """
 from __future__ import annotations
 
-from typing import List, Text
+from typing import List
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.nlu.classifiers.classifier import IntentClassifier
-from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY
+from rasa.shared.nlu.constants import INTENT
 from rasa.shared.nlu.training_data.message import Message
 
 from bot import crisis, language
-from bot.nlu.base import CappedTextComponent
+from bot.nlu.base import CappedTextComponent, replace_intent
 
 EMERGENCY_INTENT = "crisis_emergency"
 URGENT_INTENT = "urgent_need"
@@ -48,22 +48,15 @@ class SafetyIntentOverride(CappedTextComponent, IntentClassifier):
             current = (message.get(INTENT) or {}).get("name")
             foreign = lang not in (None, "ja")
             if found.level == "emergency" or (foreign and language.foreign_crisis(text)):
-                self._override(message, EMERGENCY_INTENT)
+                replace_intent(message, EMERGENCY_INTENT)
             elif found.level == "urgent" and current != EMERGENCY_INTENT:
-                self._override(message, URGENT_INTENT)
+                replace_intent(message, URGENT_INTENT)
             elif foreign and current not in (EMERGENCY_INTENT, URGENT_INTENT):
-                self._override(message, FOREIGN_INTENT)
+                replace_intent(message, FOREIGN_INTENT)
             elif current in (EMERGENCY_INTENT, URGENT_INTENT) and found.level is None:
-                self._override(message, CHECK_INTENT)  # the classifier alone: ask, do not alarm
+                replace_intent(message, CHECK_INTENT)  # the classifier alone: ask, do not alarm
             elif current == FOREIGN_INTENT:
                 # Latin letters the detector cannot place (markup, 「OK」, a code): not a language
                 # to switch to; the bot asks again instead of answering in English.
-                self._override(message, UNCLEAR_INTENT)
+                replace_intent(message, UNCLEAR_INTENT)
         return messages
-
-    @staticmethod
-    def _override(message: Message, intent: Text) -> None:
-        chosen = {"name": intent, "confidence": 1.0}
-        ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != intent]
-        message.set(INTENT, chosen, add_to_output=True)
-        message.set(INTENT_RANKING_KEY, [chosen] + ranking, add_to_output=True)

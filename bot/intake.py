@@ -137,6 +137,8 @@ def _fields_from_message(
     out = {k: v for k, v in result.fields.items() if k in ASKABLE and v is not None}
     if asking and asking not in out and intent in ("dont_know", "decline_answer"):
         out.update(_meta_answer(intent, asking))  # what the words say beats the classifier
+    if intent in FAQ_INTENTS and out.get(asking) in (UNKNOWN, DECLINED):
+        out.pop(asking)  # 「ひみつ は まもられますか」 asks about privacy; it declines nothing
     if asking in TEXT_FIELDS and intent in _NOT_FREE_TEXT:
         out.pop(asking, None)  # 「相談ってお金かかりますか？」 is a question, not a job history
     elif asking in TEXT_FIELDS and intent == "deny":

@@ -96,6 +96,23 @@ async def test_side_question_is_answered_and_the_question_kept(domain):
     assert [a["field"] for a in customs(d, "ask")] == ["age"]  # and back to the same question
 
 
+@pytest.mark.parametrize("text, intent", [("ひみつ は まもられますか", "ask_privacy"), ("秘密は守られますか", "ask_privacy"),
+                                          ("開いてる時間がわからないです", "ask_hours")])
+async def test_a_question_about_the_service_declines_nothing(domain, text, intent):
+    slots = {"consulting_for": "self", "age": 45, "employment_status": "unemployed", "requested_slot": "months_without_work"}
+    d = CollectingDispatcher()
+    got = slot_sets(await ValidateIntakeForm().run(d, tracker(text, intent, slots), domain))
+    assert "months_without_work" not in got
+    assert got["requested_slot"] == "months_without_work"
+    assert [a["field"] for a in customs(d, "ask")] == ["months_without_work"]
+
+
+async def test_keeping_an_answer_secret_still_declines_it(domain):
+    slots = {"consulting_for": "self", "age": 45, "employment_status": "unemployed", "requested_slot": "months_without_work"}
+    got = slot_sets(await ValidateIntakeForm().run(CollectingDispatcher(), tracker("それは秘密です", "decline_answer", slots), domain))
+    assert got["months_without_work"] == "declined"
+
+
 async def test_correction_is_confirmed(domain):
     d = CollectingDispatcher()
     events = await ValidateIntakeForm().run(d, tracker("やっぱり45歳です", "correct", {"age": 46, "requested_slot": "housing"}), domain)

@@ -14,6 +14,9 @@ from bot.textnorm import normalize
 _KANA = re.compile(r"[\u3040-\u30ff]")
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 _HANGUL = re.compile(r"[\uac00-\ud7af]")
+#: Chinese without kana: characters Japanese does not write (simplified and some traditional forms)
+#: or a first/second person pronoun. Kanji alone is Japanese: 「実家」「34歳」「無職」「訂正 年齢44歳」.
+_CHINESE = re.compile(r"[们这么吗呢谢说请帮钱给还对过让问时间题为样开关见长从门书车东边发现电话觉饭员业們這嗎謝說幫錢沒給還對過讓問]|我|你|她")
 _LATIN_WORD = re.compile(r"[A-Za-zÀ-ỹ]+")
 _TAGS = re.compile(r"<[^>]{0,200}>")
 _VIETNAMESE = re.compile(r"[ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ]", re.I)
@@ -41,7 +44,7 @@ def detect(text: str) -> Optional[str]:
     if _HANGUL.search(t):
         return "other"
     if _HAN.search(t):
-        return "zh"
+        return "zh" if _CHINESE.search(t) else None
     words = [w.lower() for w in _LATIN_WORD.findall(t)]
     if len(words) < 2 and sum(map(len, words)) < 8:
         return None  # 「OK」「no」: too short to say

@@ -240,6 +240,51 @@ def test_guards_against_false_alarms(text):
     assert assess(text).level is None, assess(text)
 
 
+#: Crisis and urgent examples of nlu/data/more_service.yml that the lexicon missed when it first met
+#: them (7 of 37 emergencies, 10 of 36 urgent; session 5). The classifier had caught them, but only
+#: the lexicon raises the emergency handoff; the classifier alone asks gently (safety_check).
+@pytest.mark.parametrize(
+    "text, level, signal",
+    [
+        ("屋上にいる。下見てる", EMERGENCY, "suicidal"),
+        ("自分なんて消えればいい。方法考えてる", EMERGENCY, "suicidal"),
+        ("いきるの つかれた。しぬ", EMERGENCY, "suicidal"),  # hiragana つかれた split by Sudachi
+        ("死ぬ勇気もないけど、生きてたくもない", EMERGENCY, "suicidal"),
+        ("首にベルトかけてみた", EMERGENCY, "suicidal"),
+        ("海に来た。このまま入っていこうかな", EMERGENCY, "suicidal"),
+        ("薬とお酒いっしょに飲んだ。ふらふらする", EMERGENCY, "medical"),
+        ("夜逃げしてきました。今夜寝る場所を探しています", "urgent", "no_shelter"),
+        ("寝袋ひとつで河川敷にいます", "urgent", "no_shelter"),
+        ("嫁に出ていけ言われて車で寝とる", "urgent", "no_shelter"),  # western 寝とる
+        ("今晩どこで過ごせばいいのかわからない", "urgent", "no_shelter"),
+        ("子どもの粉ミルクが今日でなくなります。買うお金がありません", "urgent", "no_food"),
+        ("食料支援とかすぐもらえるとこある？今日ほんとに何もない", "urgent", "no_food"),
+        ("明日の朝までに家賃払わないと鍵替えるって言われた", "urgent", "eviction"),
+    ],
+)
+def test_first_contact_misses_from_the_training_data(text, level, signal):
+    result = assess(text)
+    assert result.level == level and signal in result.signals, result
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "首にタオルをかけて作業しています",
+        "首に名札の紐をかけて出勤",
+        "屋上にいるので下に来てください",
+        "薬とお酒を一緒に飲んだらダメですか",
+        "今日は何もない日です",
+        "河川敷にいます、花見の場所取り",
+        "今晩どこで過ごせばいいか迷ってます、飲み会の後",
+        "つかれたので休みたい",
+        "このまま仕事を続けていこうか",
+    ],
+)
+def test_the_new_rules_leave_look_alikes_alone(text):
+    assert assess(text).level is None, assess(text)
+
+
 def test_violence_in_the_past_is_history():
     assert assess("子どもの頃、父に殴られていました").level is None
     assert assess("父に殴られています").level == EMERGENCY

@@ -32,3 +32,5 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   touch "$stamp"
 fi
 mkdir -p var models
+# chiVe word vectors for the NLU (bot/nlu/word_vectors.py): taken once from GiNZA's wheel on PyPI.
+.venv/bin/python -m bot.nlu.word_vectors fetch

@@ -3,7 +3,7 @@
 set -euo pipefail
 export RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=3
 cd "$(dirname "$0")/.."
-hash=$(cat config.yml domain.yml nlu/data/*.yml bot/nlu/*.py | sha256sum | cut -c1-16)
+hash=$(cat config.yml domain.yml nlu/data/*.yml bot/nlu/*.py var/vectors/chive.npz | sha256sum | cut -c1-16)
 if [ -f models/current.tar.gz ] && [ "$(cat models/.data-hash 2>/dev/null)" = "$hash" ]; then
   echo "Model is up to date (models/current.tar.gz)."
   exit 0

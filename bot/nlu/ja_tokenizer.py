@@ -2,7 +2,8 @@
 
 Token offsets index the exact text Rasa stores (entity spans depend on it), while each token's
 lemma is Sudachi's normalised form folded with NFKC (しごと→仕事, 子ども→子供, ４６→46). The
-word-level CountVectorsFeaturizer reads lemmas, so 表記揺れ collapses into one feature.
+word-level CountVectorsFeaturizer reads lemmas, so 表記揺れ collapses into one feature. The
+unfolded normalised form stays in the token's data for the word vectors, which are keyed by it.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.nlu.tokenizers.tokenizer import Token, Tokenizer
 from rasa.shared.nlu.training_data.message import Message
 
+from bot.nlu.word_vectors import TOKEN_NORM
 from bot.textnorm import to_hiragana
 
 
@@ -54,5 +56,5 @@ class JaSudachiTokenizer(Tokenizer):
             if not tok.text.strip():
                 continue
             lemma = to_hiragana(unicodedata.normalize("NFKC", tok.norm_ or tok.text)).lower()
-            tokens.append(Token(tok.text, tok.idx, lemma=lemma))
+            tokens.append(Token(tok.text, tok.idx, lemma=lemma, data={TOKEN_NORM: tok.norm_ or tok.text}))
         return self._apply_token_pattern(tokens)

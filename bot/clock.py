@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 
 
 def now() -> datetime:
@@ -16,3 +17,11 @@ def now() -> datetime:
         moment = datetime.fromisoformat(fixed)
         return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
     return datetime.now(timezone.utc)
+
+
+def greeting(moment: datetime, tz: str = "Asia/Tokyo") -> str:
+    """The greeting for the local hour: residents write at night, and 「こんにちは」 at 23:00 jars."""
+    hour = moment.astimezone(ZoneInfo(tz)).hour
+    if 5 <= hour < 11:
+        return "おはようございます"
+    return "こんにちは" if 11 <= hour < 18 else "こんばんは"

@@ -285,3 +285,17 @@ async def test_safety_check_asks_with_the_lines_and_opens_no_ticket(domain):
     assert "0120-279-338" in d.messages[0]["text"]
     assert [b["payload"] for b in d.messages[0]["buttons"]] == ["/crisis_emergency", "/request_human", "/resume"]
     assert await tickets_for(db_engine.get_engine(), "resident-check") == []
+
+
+@pytest.mark.parametrize("now, hello", [("2026-11-23T23:10:00+09:00", "こんばんは。"),
+                                        ("2026-11-24T07:30:00+09:00", "おはようございます。"),
+                                        ("2026-11-24T14:00:00+09:00", "こんにちは。"),
+                                        ("2026-11-24T02:00:00+00:00", "こんにちは。")])  # 11:00 in Tokyo
+async def test_greeting_follows_the_local_hour(domain, monkeypatch, now, hello):
+    from bot.actions.conversation import ActionGreet
+
+    monkeypatch.setenv("INTAKE_NOW", now)
+    d = CollectingDispatcher()
+    await ActionGreet().run(d, tracker("こんばんは", "greet", form=None), domain)
+    assert d.messages[0]["text"].startswith(hello)
+    assert "無料" in d.messages[0]["text"] and "秘密" in d.messages[0]["text"]

@@ -7,7 +7,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import AllSlotsReset, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot import language
+from bot import clock, language
 from bot.actions.screening import carries_facts, screen_from_here
 from bot.actions.support import profile, say
 from bot.intake import FAQ_INTENTS
@@ -31,19 +31,22 @@ class ActionGreet(Action):
         return "action_greet"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        prof = await profile()
+        hello = clock.greeting(clock.now(), prof.municipality.timezone)
+        easy_hello = hello.replace("ございます", " ございます")
         if _in_progress(tracker):
-            say(dispatcher, tracker, "こんにちは。前回の続きから相談できます。", "こんにちは。つづき から できます。",
+            say(dispatcher, tracker, f"{hello}。前回の続きから相談できます。", f"{easy_hello}。つづき から できます。",
                 buttons=[{"title": "続きから", "payload": "/resume"}, {"title": "最初から", "payload": "/start_over"}])
             return []
-        city = (await profile()).municipality.name
+        city = prof.municipality.name
         if carries_facts(tracker):  # 「こんばんは、家賃が払えなくて…」: greet, then listen
-            say(dispatcher, tracker, f"こんにちは。{city}の「くらし・しごと相談」チャットです。",
-                f"こんにちは。{city} の そうだん チャット です。")
+            say(dispatcher, tracker, f"{hello}。{city}の「くらし・しごと相談」チャットです。",
+                f"{easy_hello}。{city} の そうだん チャット です。")
             return await screen_from_here(dispatcher, tracker)
         say(dispatcher, tracker,
-            f"こんにちは。{city}の「くらし・しごと相談」チャットです。夜間や休日も受け付けています。"
+            f"{hello}。{city}の「くらし・しごと相談」チャットです。夜間や休日も受け付けています。"
             "相談は無料で、秘密は守られます。\nどんなことでお困りですか？ご自分の言葉で、自由に書いてください。",
-            f"こんにちは。{city} の そうだん チャット です。おかね は かかりません。ひみつ は まもります。"
+            f"{easy_hello}。{city} の そうだん チャット です。おかね は かかりません。ひみつ は まもります。"
             "\nこまって いる こと を かいて ください。",
             buttons=TOPICS)
         return []

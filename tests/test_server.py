@@ -146,3 +146,35 @@ async def test_at_most_the_limit_of_turns_run_at_once_in_arrival_order(monkeypat
     assert peak == 2 and started == list(range(7))
     limit_concurrent_turns(0)
     assert MessageProcessor.handle_message is slow_turn
+
+
+async def test_action_calls_share_one_kept_alive_connection(monkeypatch):
+    """Two calls to an endpoint reuse one TCP connection (Rasa alone opens one per call), and the
+    headers and token of the endpoint still go with every call."""
+    from aiohttp import web
+    from aiohttp.test_utils import TestServer
+    from rasa.utils.endpoints import EndpointConfig
+
+    from bot.server import reuse_endpoint_sessions
+
+    seen = []
+
+    async def webhook(request: web.Request) -> web.Response:
+        seen.append((request.transport.get_extra_info("peername")[1], request.headers.get("X-Check"),
+                     request.query.get("token"), await request.json()))
+        return web.json_response({"events": [], "responses": []})
+
+    app = web.Application()
+    app.router.add_post("/webhook", webhook)
+    monkeypatch.setattr(EndpointConfig, "session", EndpointConfig.session)  # undone after the test
+    async with TestServer(app) as server:
+        endpoint = EndpointConfig(str(server.make_url("/webhook")), headers={"X-Check": "1"}, token="t0k")
+        plain = [await endpoint.request(json={"n": i}) for i in range(2)]
+        reuse_endpoint_sessions()
+        reuse_endpoint_sessions()  # applying twice wraps Rasa's method once
+        kept = [await endpoint.request(json={"n": i}) for i in range(2, 5)]
+    assert plain + kept == [{"events": [], "responses": []}] * 5
+    ports = [port for port, *_ in seen]
+    assert ports[0] != ports[1], "without the fix every call opens its own connection"
+    assert len(set(ports[2:])) == 1
+    assert [rest for _, *rest in seen] == [["1", "t0k", {"n": i}] for i in range(5)]

@@ -22,8 +22,8 @@ from typing import Any, Dict, List, Optional, Sequence
 import yaml
 
 from bench import metrics
+from bot.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 SEED = 42
 
 

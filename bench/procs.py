@@ -20,7 +20,8 @@ from typing import Dict, Iterator, List, Optional, Sequence
 import psutil
 import requests
 
-ROOT = Path(__file__).resolve().parents[1]
+from bot.paths import ROOT
+
 BIN = Path(sys.executable).parent
 #: Variables the benchmark sets for its own in-process training; children must not inherit them.
 BENCH_ONLY_ENV = ("RASA_MAX_CACHE_SIZE", "RASA_CACHE_DIRECTORY")

@@ -26,7 +26,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import clock
 from bot.db import personal, trackerdb
-from bot.db.engine import ROOT, make_engine
+from bot.paths import ROOT
+from bot.db.engine import make_engine
 from bot.profile import load_profile
 
 DEFAULT_ENDPOINTS = ROOT / "endpoints.yml"

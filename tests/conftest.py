@@ -21,6 +21,21 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture
+def storage(tmp_path):
+    """A Rasa model storage of one test's own, for graph components built by hand."""
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+
+    return LocalModelStorage(tmp_path)
+
+
+def graph_context():
+    """The execution context Rasa gives a graph component, for components built by hand."""
+    from rasa.engine.graph import ExecutionContext, GraphSchema
+
+    return ExecutionContext(GraphSchema({}), "test-model")
+
+
+@pytest.fixture
 def use_keys(monkeypatch: pytest.MonkeyPatch):
     """``use_keys(k1, k2, ...)``: INTAKE_DATA_KEY for this test, newest first (the keyring is re-read)."""
     from bot.db import crypto

@@ -3,12 +3,11 @@ loaded as Rasa does, and averaged with a DIET ranking."""
 from __future__ import annotations
 
 import pytest
-from rasa.engine.graph import ExecutionContext, GraphSchema
-from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from tests.conftest import graph_context as context
 from bot.nlu.intent_vote import CharNgramIntentVote, combine
 
 EXAMPLES = {
@@ -22,15 +21,6 @@ EXAMPLES = {
 
 def training_data() -> TrainingData:
     return TrainingData([Message(data={"text": t, "intent": i}) for i, texts in EXAMPLES.items() for t in texts])
-
-
-@pytest.fixture
-def storage(tmp_path):
-    return LocalModelStorage(tmp_path)
-
-
-def context() -> ExecutionContext:
-    return ExecutionContext(GraphSchema({}), "test-model")
 
 
 def diet_says(text: str, ranking: dict) -> Message:

@@ -13,7 +13,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 
 from bot.db import engine as db_engine
-from bot.db.engine import ROOT, create_schema, make_engine
+from bot.paths import ROOT
+from bot.db.engine import create_schema, make_engine
 from bot.db.handoffs import open_ticket, tickets_for
 from bot.db.migrate import current, head, migrate
 from bot.db.models import Base, HandoffTicket

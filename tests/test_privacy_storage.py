@@ -18,7 +18,7 @@ from bot import slots
 from bot.db import crypto
 from bot.db.bookings import book, bookings_for
 from bot.db.crypto import DataKeyError
-from bot.db.engine import ROOT
+from bot.paths import ROOT
 from bot.db.handoffs import open_ticket, tickets_for
 from bot.db.migrate import head, migrate
 from bot.db.models import HandoffTicket

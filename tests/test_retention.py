@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import maintenance, retention, slots
 from bot.db import trackerdb
 from bot.db.bookings import book, bookings_for, taken_counts
-from bot.db.engine import ROOT, ensure_schema
+from bot.paths import ROOT
+from bot.db.engine import ensure_schema
 from bot.db.handoffs import tickets_for
 from bot.db.models import Booking, BookingEvent, HandoffTicket
 from bot.db.personal import PURGED, erase_sender, purge_before

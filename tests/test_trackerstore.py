@@ -26,7 +26,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.db import trackerdb
 from bot.db.crypto import DataKeyError
-from bot.db.engine import ROOT
+from bot.paths import ROOT
 from bot.trackerstore import EncryptedSQLTrackerStore, erasure_requested
 from tests.dbutil import PG_URL, pg_schema
 from tests.privacy_support import leaks, new_key, sqlite_files

@@ -7,12 +7,11 @@ import zipfile
 
 import numpy as np
 import pytest
-from rasa.engine.graph import ExecutionContext, GraphSchema
-from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from tests.conftest import graph_context as context
 from bot.nlu.intent_vote import CharNgramIntentVote
 from bot.nlu.ja_tokenizer import JaSudachiTokenizer
 from bot.nlu.vector_featurizer import ChiveFeaturizer
@@ -24,15 +23,6 @@ def table() -> WordVectors:
     if not DEFAULT_PATH.exists():
         pytest.fail(f"{DEFAULT_PATH} is missing: run scripts/setup.sh (python -m bot.nlu.word_vectors fetch)")
     return WordVectors.load(DEFAULT_PATH)
-
-
-@pytest.fixture
-def storage(tmp_path):
-    return LocalModelStorage(tmp_path)
-
-
-def context() -> ExecutionContext:
-    return ExecutionContext(GraphSchema({}), "test-model")
 
 
 def tokenized(*texts: str) -> list:

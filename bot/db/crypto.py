@@ -37,10 +37,11 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from sqlalchemy import Text
 from sqlalchemy.types import TypeDecorator
 
-ROOT = Path(__file__).resolve().parents[2]
+from bot.paths import VAR
+
 KEY_ENV = "INTAKE_DATA_KEY"
 KEY_FILE_ENV = "INTAKE_DATA_KEY_FILE"
-DEFAULT_KEY_FILE = ROOT / "var" / "data.key"
+DEFAULT_KEY_FILE = VAR / "data.key"
 #: Every Fernet token starts with the version byte 0x80 and a 64-bit timestamp: "gAAAAA" in base64.
 TOKEN_PREFIX = "gAAAAA"
 WRONG_KEY = (f"stored personal data cannot be decrypted with the configured data key(s) ({KEY_ENV} or the key "

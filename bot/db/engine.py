@@ -25,8 +25,9 @@ from typing import Any, AsyncIterator, Optional
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_SQLITE = ROOT / "var" / "intake.db"
+from bot.paths import VAR
+
+DEFAULT_SQLITE = VAR / "intake.db"
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 #: Seconds a SQLite connection waits for the write lock before giving up.
 SQLITE_BUSY_SECONDS = 30

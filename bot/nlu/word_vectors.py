@@ -26,9 +26,11 @@ from pathlib import Path
 from typing import List, Optional, Sequence
 
 import numpy as np
+from spacy.strings import hash_string
 
-ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_PATH = ROOT / "var" / "vectors" / "chive.npz"
+from bot.paths import VAR
+
+DEFAULT_PATH = VAR / "vectors" / "chive.npz"
 WHEEL = "ja-ginza==5.1.3"
 WHEEL_SHA256 = "a78a9614fa4cdc78c513d014b44b0b1c461bfa74941dddbc13b03dbdf1190c27"
 VOCAB_DIR = "ja_ginza/ja_ginza-5.1.3/vocab/"
@@ -55,8 +57,6 @@ class WordVectors:
 
     def lookup(self, words: Sequence[str]) -> np.ndarray:
         """One row per word: its vector, or zeros when the table does not know it."""
-        from spacy.strings import hash_string
-
         out = np.zeros((len(words), self.dim), dtype=np.float32)
         if not words:
             return out

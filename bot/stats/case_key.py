@@ -18,11 +18,11 @@ import threading
 from pathlib import Path
 from typing import Mapping, Optional
 
-from bot.db.engine import ROOT
+from bot.paths import VAR
 
 SECRET_ENV = "STATS_SECRET"
 KEY_FILE_ENV = "STATS_KEY_FILE"
-DEFAULT_KEY_FILE = ROOT / "var" / "stats.key"
+DEFAULT_KEY_FILE = VAR / "stats.key"
 MIN_SECRET_CHARS = 32
 
 _cache: dict = {}

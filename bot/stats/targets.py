@@ -14,7 +14,7 @@ from typing import Any, Dict, Mapping, Optional, Tuple, Union
 
 import yaml
 
-from bot.db.engine import ROOT
+from bot.paths import ROOT
 from bot.stats.disclosure import DEFAULT_THRESHOLD
 from bot.stats.events import TARGET_GROUPS
 

@@ -17,9 +17,11 @@ import secrets
 from pathlib import Path
 from typing import Optional
 
+from bot.paths import VAR
+
 SECRET_ENV = "WEBCHAT_SECRET"
 SECRET_FILE_ENV = "WEBCHAT_SECRET_FILE"
-DEFAULT_SECRET_FILE = Path("var") / "webchat.secret"
+DEFAULT_SECRET_FILE = VAR / "webchat.secret"
 #: How long a socket token stays valid; the page fetches a fresh one on every (re)connect.
 SOCKET_TOKEN_SECONDS = 600
 _ID = re.compile(r"^[0-9a-f]{32}$")

@@ -125,7 +125,7 @@ def build_systems(mode: Dict[str, Any], extras: Dict[str, Any], workdir: Path) -
 def data_hash() -> str:
     """The hash scripts/train.sh stores in models/.data-hash (same files, same order)."""
     files = [ROOT / "config.yml", ROOT / "domain.yml", *sorted((ROOT / "nlu" / "data").glob("*.yml")),
-             *sorted((ROOT / "bot" / "nlu").glob("*.py"))]
+             *sorted((ROOT / "bot" / "nlu").glob("*.py")), ROOT / "var" / "vectors" / "chive.npz"]
     return hashlib.sha256(b"".join(f.read_bytes() for f in files)).hexdigest()[:16]
 
 

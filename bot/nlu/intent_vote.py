@@ -2,9 +2,17 @@
 
 DIET and a linear model over character n-grams make different mistakes on short, noisy Japanese
 (measured by 5-fold cross-validation, `make bench`): averaging their probability distributions
-beats either alone. With ``vector_weight`` > 0 the model also reads the message's mean word vector (the dense
-sentence feature of ``ChiveFeaturizer``, scaled by that weight), so a synonym the training data
-never used still counts. This component trains the linear model on the same examples, then replaces
+beats either alone. Options, each measured on the benchmark's folds before it was turned on:
+
+- ``vector_weight`` > 0: the model also reads the message's mean word vector (the dense sentence
+  feature of ``ChiveFeaturizer``, scaled by that weight), so a synonym the data never used counts.
+- ``norm_ngrams``: character n-grams of Sudachi's normalised forms too (しごと→仕事, 子ども→子供),
+  so a spelling the data never used finds the usual one's n-grams.
+- ``hiragana_copies``: every training example is learned a second time in hiragana (Sudachi's
+  reading of its kanji and katakana words, spaced by word, as residents who write without kanji
+  do: 「よやく を とりけし たい」), so an all-hiragana message meets n-grams it knows.
+
+This component trains the linear model on the same examples, then replaces
 ``intent`` / ``intent_ranking`` by ``diet_weight × DIET + (1 − diet_weight) × logistic regression``.
 It runs after DIET and before ``FallbackClassifier``, so the fallback threshold applies to the
 combined confidence; the crisis override still runs last. Quick-reply payloads (``/intent``) never
@@ -26,7 +34,11 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
+from rasa.nlu.constants import TOKENS_NAMES
 from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from bot.nlu.ja_tokenizer import TOKEN_READING
+from bot.nlu.word_vectors import TOKEN_NORM
 
 
 def fold(text: str) -> str:
@@ -57,15 +69,37 @@ def combine(diet_ranking: List[Dict[str, Any]], vote: Dict[str, float], diet_wei
             for n, c in sorted(mixed.items(), key=lambda kv: (-kv[1], kv[0]))]
 
 
-def _fitted(vectorizer: Any, classes: List[str], coef: np.ndarray, intercept: np.ndarray,
+def _fitted(vectorizers: List[Any], classes: List[str], coef: np.ndarray, intercept: np.ndarray,
             n_dense: int = 0) -> Dict[str, Any]:
-    """The model as ``vote`` uses it. ``coef_t`` is a row-major copy of ``coef.T``: sparse @ the
-    transposed view made scipy copy all coefficients on every message (3 ms instead of 0.01).
-    The last ``n_dense`` columns are the word-vector weights (``dense_t``)."""
+    """The model as ``vote`` uses it. ``vectorizers``: surface n-grams, then (optionally) the
+    normalised forms' n-grams; their columns come first, the ``n_dense`` word-vector weights last.
+    ``coef_t`` is a row-major copy of ``coef.T``: sparse @ the transposed view made scipy copy all
+    coefficients on every message (3 ms instead of 0.01)."""
     coef_t = np.ascontiguousarray(coef.T)
     n_grams = coef_t.shape[0] - n_dense
-    return {"vectorizer": vectorizer, "classes": classes, "coef": coef, "intercept": intercept,
+    return {"vectorizers": vectorizers, "classes": classes, "coef": coef, "intercept": intercept,
             "coef_t": coef_t[:n_grams], "dense_t": coef_t[n_grams:]}
+
+
+def _has_kanji_or_katakana(text: str) -> bool:
+    return any("\u4e00" <= c <= "\u9fff" or "\u30a1" <= c <= "\u30fa" or c == "\u30fc" for c in text)
+
+
+def hiragana_copy(message: Message) -> Optional[str]:
+    """The message as a resident without kanji writes it: each kanji or katakana word by its reading
+    in hiragana, words spaced (digits and Latin letters kept). None when nothing would change."""
+    tokens = message.get(TOKENS_NAMES[TEXT]) or []
+    words = [t.get(TOKEN_READING) if _has_kanji_or_katakana(t.text) and t.get(TOKEN_READING) else t.text
+             for t in tokens]
+    if not any(w != t.text for w, t in zip(words, tokens)):
+        return None
+    return " ".join(words)
+
+
+def norm_text(message: Message) -> str:
+    """Sudachi's normalised forms of the message's words, joined (the text itself without tokens)."""
+    tokens = message.get(TOKENS_NAMES[TEXT]) or []
+    return "".join(t.get(TOKEN_NORM) or t.text for t in tokens) if tokens else (message.get(TEXT) or "")
 
 
 def dense_sentence(message: Message) -> Optional[np.ndarray]:
@@ -80,8 +114,8 @@ class CharNgramIntentVote(GraphComponent, IntentClassifier):
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        return {"diet_weight": 0.5, "vector_weight": 0.0, "C": 10.0, "max_iter": 5000, "ranking_length": 10,
-                "max_chars": 2000}
+        return {"diet_weight": 0.5, "vector_weight": 0.0, "norm_ngrams": False, "hiragana_copies": False,
+                "C": 10.0, "max_iter": 5000, "ranking_length": 10, "max_chars": 2000}
 
     def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
                  model: Optional[Dict[str, Any]] = None) -> None:
@@ -95,37 +129,46 @@ class CharNgramIntentVote(GraphComponent, IntentClassifier):
         return cls(config, model_storage, resource)
 
     def train(self, training_data: TrainingData) -> Resource:
+        from scipy.sparse import csr_matrix, hstack
         from sklearn.linear_model import LogisticRegression
 
         examples = [m for m in training_data.intent_examples if m.get(TEXT) and m.get(INTENT)]
         if len({m.get(INTENT) for m in examples}) < 2:
             return self._resource  # nothing to learn: process() leaves DIET's answer alone
-        vectorizer = _vectorizer()
-        features = vectorizer.fit_transform([m.get(TEXT) for m in examples])
+        texts, norms = [m.get(TEXT) for m in examples], [norm_text(m) for m in examples]
         dense = self._dense(examples)
+        rows = list(range(len(examples)))
+        if self.config["hiragana_copies"]:
+            copies = [(i, hiragana_copy(m)) for i, m in enumerate(examples)]
+            copies = [(i, text) for i, text in copies if text]
+            texts += [text for _, text in copies]
+            norms += [norms[i] for i, _ in copies]  # the same words, so the same normalised forms
+            rows += [i for i, _ in copies]  # ... and the same word vectors
+        labels = [examples[i].get(INTENT) for i in rows]
+        vectorizers = [_vectorizer()] + ([_vectorizer()] if self.config["norm_ngrams"] else [])
+        blocks = [v.fit_transform(t) for v, t in zip(vectorizers, (texts, norms))]
         if dense is not None:
-            from scipy.sparse import csr_matrix, hstack
-
-            features = hstack([features, csr_matrix(dense)]).tocsr()
+            blocks.append(csr_matrix(dense[rows]))
+        features = hstack(blocks).tocsr()
         lr = LogisticRegression(C=self.config["C"], max_iter=self.config["max_iter"], random_state=42)
-        lr.fit(features, [m.get(INTENT) for m in examples])
+        lr.fit(features, labels)
         coef = lr.coef_ if len(lr.classes_) > 2 else np.vstack([-lr.coef_[0], lr.coef_[0]])
         intercept = lr.intercept_ if len(lr.classes_) > 2 else np.array([-lr.intercept_[0], lr.intercept_[0]])
         n_dense = 0 if dense is None else dense.shape[1]
-        self._model = _fitted(vectorizer, [str(c) for c in lr.classes_], coef, intercept, n_dense)
+        self._model = _fitted(vectorizers, [str(c) for c in lr.classes_], coef, intercept, n_dense)
         self._persist()
         return self._resource
 
     def _persist(self) -> None:
-        vectorizer = self._model["vectorizer"]
+        vectorizers = self._model["vectorizers"]
         with self._storage.write_to(self._resource) as directory:
-            vocabulary = {term: int(i) for term, i in vectorizer.vocabulary_.items()}
-            (directory / "vote.json").write_text(json.dumps({"vocabulary": vocabulary,
+            vocabularies = [{term: int(i) for term, i in v.vocabulary_.items()} for v in vectorizers]
+            (directory / "vote.json").write_text(json.dumps({"vocabularies": vocabularies,
                                                              "classes": self._model["classes"],
                                                              "n_dense": self._model["dense_t"].shape[0]},
                                                             ensure_ascii=False), encoding="utf-8")
-            np.savez(directory / "vote.npz", idf=vectorizer.idf_, coef=self._model["coef"],
-                     intercept=self._model["intercept"])
+            np.savez(directory / "vote.npz", coef=self._model["coef"], intercept=self._model["intercept"],
+                     **{f"idf{k}": v.idf_ for k, v in enumerate(vectorizers)})
 
     @classmethod
     def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
@@ -134,9 +177,10 @@ class CharNgramIntentVote(GraphComponent, IntentClassifier):
             with model_storage.read_from(resource) as directory:
                 meta = json.loads((directory / "vote.json").read_text(encoding="utf-8"))
                 arrays = np.load(directory / "vote.npz")
-                vectorizer = _vectorizer(meta["vocabulary"])
-                vectorizer.idf_ = arrays["idf"]
-                model = _fitted(vectorizer, meta["classes"], arrays["coef"], arrays["intercept"],
+                vectorizers = [_vectorizer(vocabulary) for vocabulary in meta["vocabularies"]]
+                for k, vectorizer in enumerate(vectorizers):
+                    vectorizer.idf_ = arrays[f"idf{k}"]
+                model = _fitted(vectorizers, meta["classes"], arrays["coef"], arrays["intercept"],
                                 meta.get("n_dense", 0))
         except (ValueError, FileNotFoundError):
             model = None  # trained without intents: DIET alone decides
@@ -155,9 +199,16 @@ class CharNgramIntentVote(GraphComponent, IntentClassifier):
                              "CharNgramIntentVote")
         return weight * np.vstack([r if r is not None else np.zeros((1, dim)) for r in rows])
 
-    def vote(self, texts: List[str], dense: Optional[np.ndarray] = None) -> List[Dict[str, float]]:
-        """The linear model's distribution over intents for each text (and its word-vector row)."""
-        scores = np.asarray(self._model["vectorizer"].transform(texts) @ self._model["coef_t"])
+    def vote(self, texts: List[str], dense: Optional[np.ndarray] = None,
+             norms: Optional[List[str]] = None) -> List[Dict[str, float]]:
+        """The linear model's distribution over intents for each text (with its word-vector row and
+        normalised text, when the model uses them; the text stands in for a missing ``norms``)."""
+        from scipy.sparse import hstack
+
+        vectorizers = self._model["vectorizers"]
+        views = [texts, norms if norms is not None else texts][: len(vectorizers)]
+        grams = hstack([v.transform(t) for v, t in zip(vectorizers, views)]).tocsr()
+        scores = np.asarray(grams @ self._model["coef_t"])
         if self._model["dense_t"].shape[0] and dense is not None:
             scores = scores + dense @ self._model["dense_t"]
         probs = softmax(scores + self._model["intercept"])
@@ -171,7 +222,8 @@ class CharNgramIntentVote(GraphComponent, IntentClassifier):
             return messages
         n_dense = self._model["dense_t"].shape[0]
         dense = self._dense(todo, n_dense) if n_dense else None
-        votes = self.vote([m.get(TEXT)[: self.config["max_chars"]] for m in todo], dense)
+        cut = self.config["max_chars"]
+        votes = self.vote([m.get(TEXT)[:cut] for m in todo], dense, [norm_text(m)[:cut] for m in todo])
         for message, vote in zip(todo, votes):
             ranking = combine(message.get(INTENT_RANKING_KEY), vote, float(self.config["diet_weight"]))
             message.set(INTENT, ranking[0], add_to_output=True)

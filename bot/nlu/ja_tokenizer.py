@@ -3,7 +3,8 @@
 Token offsets index the exact text Rasa stores (entity spans depend on it), while each token's
 lemma is Sudachi's normalised form folded with NFKC (しごと→仕事, 子ども→子供, ４６→46). The
 word-level CountVectorsFeaturizer reads lemmas, so 表記揺れ collapses into one feature. The
-unfolded normalised form stays in the token's data for the word vectors, which are keyed by it.
+unfolded normalised form stays in the token's data for the word vectors, which are keyed by it,
+and so does the reading in hiragana (for the intent vote's all-hiragana copies of its examples).
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from rasa.shared.nlu.training_data.message import Message
 from bot.nlu.word_vectors import TOKEN_NORM
 from bot.textnorm import to_hiragana
 
+TOKEN_READING = "reading"  # Token.data key: Sudachi's reading in hiragana (the surface when it has none)
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False)
 class JaSudachiTokenizer(Tokenizer):
@@ -56,5 +58,7 @@ class JaSudachiTokenizer(Tokenizer):
             if not tok.text.strip():
                 continue
             lemma = to_hiragana(unicodedata.normalize("NFKC", tok.norm_ or tok.text)).lower()
-            tokens.append(Token(tok.text, tok.idx, lemma=lemma, data={TOKEN_NORM: tok.norm_ or tok.text}))
+            reading = tok.morph.get("Reading")
+            data = {TOKEN_NORM: tok.norm_ or tok.text, TOKEN_READING: to_hiragana(reading[0]) if reading else tok.text}
+            tokens.append(Token(tok.text, tok.idx, lemma=lemma, data=data))
         return self._apply_token_pattern(tokens)

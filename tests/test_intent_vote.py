@@ -68,3 +68,57 @@ def test_untrained_vote_leaves_diet_alone(storage):
     loaded = CharNgramIntentVote.load({}, storage, resource, context())
     msg = diet_says("こんにちは", {"greet": 0.9, "debt_trouble": 0.1})
     assert loaded.process([msg])[0].get("intent")["name"] == "greet"
+
+
+def tokenized(*texts: str) -> list:
+    from bot.nlu.ja_tokenizer import JaSudachiTokenizer
+
+    tokenizer = JaSudachiTokenizer({**JaSudachiTokenizer.get_default_config()})
+    messages = [Message(data={"text": t}) for t in texts]
+    for m in messages:
+        m.set("text_tokens", tokenizer.tokenize(m, "text"))
+    return messages
+
+
+def test_hiragana_copy_and_normalised_text_come_from_sudachi():
+    from bot.nlu.intent_vote import hiragana_copy, norm_text
+
+    kanji, digits, kana = tokenized("予約を取り消したい", "番号はYH3K9PRです", "しごと が ない")
+    assert hiragana_copy(kanji) == "よやく を とりけし たい"
+    assert hiragana_copy(digits) == "ばんごう は YH 3 K 9 PR です"  # letters and digits stay as written
+    assert hiragana_copy(kana) is None  # already as a resident without kanji writes it
+    assert norm_text(kana) == "仕事が無い"  # Sudachi writes both words as usually spelled
+    assert norm_text(Message(data={"text": "こんにちは"})) == "こんにちは"  # no tokens: the text itself
+
+
+def test_hiragana_copies_and_normalised_ngrams_are_learned_stored_and_used(storage):
+    """Trained on kanji examples only, the vote still reads an all-hiragana message with them."""
+    from bot.nlu.intent_vote import norm_text
+
+    examples = {"housing_trouble": ["家賃を払えません", "家賃を滞納しています", "退去を求められました"],
+                "debt_trouble": ["借金を返せません", "返済が遅れています", "督促状が届きました"]}
+    messages = tokenized(*(t for texts in examples.values() for t in texts))
+    for message, intent in zip(messages, [i for i, texts in examples.items() for _ in texts]):
+        message.set("intent", intent)
+    probe = tokenized("しゃっきん が かえせない", "やちん を たいのう")
+    GOLD = ["debt_trouble", "housing_trouble"]
+
+    def trained(name: str, config: dict) -> CharNgramIntentVote:
+        CharNgramIntentVote.create(config, storage, Resource(name), context()).train(TrainingData(messages))
+        return CharNgramIntentVote.load(config, storage, Resource(name), context())
+
+    def confidence(vote: CharNgramIntentVote) -> list:
+        """The vote's confidence in the right intent, and its choice through ``process``."""
+        probs = vote.vote([m.get("text") for m in probe], None, [norm_text(m) for m in probe])
+        for m in probe:
+            m.set("intent_ranking", [{"name": "housing_trouble", "confidence": 0.5},
+                                     {"name": "debt_trouble", "confidence": 0.5}])
+        chosen = [m.get("intent")["name"] for m in vote.process(probe)]
+        return [p[gold] for p, gold in zip(probs, GOLD)], chosen
+
+    plain = trained("plain", {"diet_weight": 0.0})
+    both = trained("both", {"diet_weight": 0.0, "hiragana_copies": True, "norm_ngrams": True})
+    assert len(both._model["vectorizers"]) == 2 and len(plain._model["vectorizers"]) == 1
+    (with_copies, chosen), (without, _) = confidence(both), confidence(plain)
+    assert chosen == GOLD
+    assert all(a > b + 0.05 for a, b in zip(with_copies, without)), (with_copies, without)

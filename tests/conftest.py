@@ -35,6 +35,19 @@ def graph_context():
     return ExecutionContext(GraphSchema({}), "test-model")
 
 
+def tokenized(*texts: str) -> list:
+    """Messages with their text tokenized by the project's Sudachi tokenizer, as in the pipeline."""
+    from rasa.shared.nlu.training_data.message import Message
+
+    from bot.nlu.ja_tokenizer import JaSudachiTokenizer
+
+    tokenizer = JaSudachiTokenizer({**JaSudachiTokenizer.get_default_config()})
+    messages = [Message(data={"text": t}) for t in texts]
+    for m in messages:
+        m.set("text_tokens", tokenizer.tokenize(m, "text"))
+    return messages
+
+
 @pytest.fixture
 def use_keys(monkeypatch: pytest.MonkeyPatch):
     """``use_keys(k1, k2, ...)``: INTAKE_DATA_KEY for this test, newest first (the keyring is re-read)."""

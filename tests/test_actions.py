@@ -12,6 +12,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.asking import ask_payload
+from bot.actions.booking import ValidateBookingForm
 from bot.actions.handoff import ActionHandback, ActionHandoff, ActionSafetyCheck, ActionSafetyResponse, ActionStaffMessage
 from bot.actions.referral import ActionRoute
 from bot.actions.screening import ActionStartIntake, ValidateIntakeForm
@@ -123,6 +124,16 @@ async def test_correction_is_confirmed(domain):
 @pytest.mark.parametrize("intent", ["crisis_emergency", "urgent_need", "request_human", "stop", "start_over"])
 async def test_form_rejects_turns_that_rules_must_answer(domain, intent):
     assert await ValidateIntakeForm().run(CollectingDispatcher(), tracker("…", intent, {"requested_slot": "age"}), domain) == []
+
+
+async def test_a_problem_leaves_the_booking_form_unless_it_answers_the_question(domain):
+    d = CollectingDispatcher()
+    asked_number = tracker("しごとが みつからなくて こまってます", "job_loss", {"requested_slot": "booking_reference",
+                           "booking_mode": "cancel"}, form="booking_form")
+    assert await ValidateBookingForm().run(d, asked_number, domain) == [] and d.messages == []  # no 「見つかりません」
+    asked_time = tracker("来週の火曜の午後、仕事探しの相談がしたいです", "want_job", {"requested_slot": "booking_slot",
+                         "booking_mode": "new", "booking_destination": "hellowork"}, form="booking_form")
+    assert slot_sets(await ValidateBookingForm().run(CollectingDispatcher(), asked_time, domain))["booking_wish"]
 
 
 async def test_validation_is_idempotent_for_the_same_message(domain):

@@ -21,6 +21,7 @@ from bot.actions.support import channel_of, profile, say
 from bot.db import bookings as store
 from bot.db import stats as stats_db
 from bot.db.engine import get_engine
+from bot.intake import PROBLEM_INTENTS
 from bot.profile import Profile
 from bot.slots import find_slot, is_open_day
 from bot.slots import label as slot_label
@@ -46,6 +47,13 @@ def _entity(tracker: Tracker, name: str) -> Any:
 def _urgency(tracker: Tracker) -> str:
     referral = tracker.get_slot("referral") or {}
     return referral.get("urgency") or tracker.get_slot("crisis") or "normal"
+
+
+def _answers(events: List[Dict[str, Any]], asking: str) -> bool:
+    """Whether the form's handler took the message as the answer (a time wish counts for the slot)."""
+    wanted = {asking, "booking_wish"} if asking == "booking_slot" else {asking}
+    return any(e.get("event") == "slot" and e.get("name") in wanted and e.get("value") not in (None, flow.UNKNOWN_REFERENCE)
+               for e in events)
 
 
 def ics_url(reference: str) -> Optional[str]:
@@ -126,7 +134,14 @@ class ValidateBookingForm(FormValidationAction):
             return []  # the form rejects; a rule answers (crisis, a person, stop, another booking request)
         handler = {"booking_reference": self._reference, "booking_destination": self._destination,
                    "booking_slot": self._slot, "booking_consent": self._consent}.get(asking)
-        events = await handler(dispatcher, tracker, intent, text) if handler else []
+        if handler and intent in PROBLEM_INTENTS:  # 「しごとが みつからなくて」 while asked for a number
+            scratch = CollectingDispatcher()
+            events = await handler(scratch, tracker, intent, text)
+            if not _answers(events or [], asking):
+                return []  # the form rejects; the rule "a problem while booking" starts the screening
+            dispatcher.messages.extend(scratch.messages)
+        else:
+            events = await handler(dispatcher, tracker, intent, text) if handler else []
         if events is None:
             return []  # not an answer at all (nlu_fallback with no date): the fallback rule helps
         slots = {**tracker.slots, **{e["name"]: e["value"] for e in events if e.get("event") == "slot"}}

@@ -157,6 +157,21 @@ async def test_start_intake_promises_free_and_confidential(domain):
     assert got["rent_arrears_months"] == 2 and got["first_seen"]
 
 
+async def test_start_intake_says_the_booking_was_left_only_when_it_was(domain):
+    booking = [{"event": "active_loop", "name": "booking_form"}, {"event": "user", "text": "しごとが みつからない"},
+               {"event": "action", "name": "action_deactivate_loop"}, {"event": "active_loop", "name": None}]
+    done_earlier = [{"event": "active_loop", "name": "booking_form"}, {"event": "active_loop", "name": None},
+                    {"event": "user", "text": "しごとが みつからない"}]
+    said = {}
+    for name, events in (("left", booking), ("earlier", done_earlier)):
+        t = tracker("しごとが みつからない", "want_job", form=None)
+        t.events = events
+        d = CollectingDispatcher()
+        await ActionStartIntake().run(d, t, domain)
+        said[name] = " ".join(m.get("text") or "" for m in d.messages)
+    assert "予約の手続きはいったん止めて" in said["left"] and "予約" not in said["earlier"]
+
+
 def test_ask_payload_matches_protocol(domain):
     assert ask_payload("age", domain) == {"type": "ask", "field": "age", "input": "number"}
     housing = ask_payload("housing", domain)

@@ -61,8 +61,20 @@ class ValidateIntakeForm(FormValidationAction):
         ]
 
 
+def left_booking(tracker: Tracker) -> bool:
+    """Whether this turn closed the booking form (a problem told instead of a booking answer)."""
+    events = tracker.events
+    user = max((i for i, e in enumerate(events) if e.get("event") == "user"), default=-1)
+    before = [e.get("name") for e in events[:user] if e.get("event") == "active_loop"]
+    closed = any(e.get("event") == "active_loop" and e.get("name") is None for e in events[user + 1:])
+    return closed and bool(before) and before[-1] == "booking_form"
+
+
 async def start_intake(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
     """Welcome once (free, confidential, you may decline), then keep what the message told us."""
+    if left_booking(tracker):
+        say(dispatcher, tracker, "予約の手続きはいったん止めて、先にお話を伺います。予約はあとでいつでもできます。",
+            "よやく は あとで できます。さきに おはなし を ききます。")
     first_time = not tracker.get_slot("first_seen")
     if first_time:
         kind = PROBLEM_INTENTS.get((tracker.latest_message.get("intent") or {}).get("name"))

@@ -1033,11 +1033,17 @@ def _integer_answer(msg: _Message, asking: str) -> Optional[int]:
     if asking in ("children", "monthly_income", "rent_arrears_months", "months_without_work") and _rx(_ZERO_ANSWER).search(msg.text):
         return 0
     number = _bare_number(msg)
+    if number is not None and asking in _DURATION_SLOTS and _rx(_PERSON_COUNT).search(msg.text):
+        return None  # 「ひとりです」 to 「どれくらいの期間？」 counts people, not months
+    if number is not None and asking not in _DURATION_SLOTS and _rx(_MONTHS_UNIT).search(msg.text):
+        return None  # 「3か月」 to 「お子さんは何人？」 is a length of time
     if number is not None:
         return number * 10_000 if asking == "monthly_income" and number < 1000 else number
     return None
 
 
+_MONTHS_UNIT = r"[かヶカケヵ]月|かげつ"
+_PERSON_COUNT = r"(?:ひとり|ふたり|[一二三四五六七八九十0-9０-９]人|にん)"
 _ZERO_ANSWER = (r"^(?:%NEG%|いない|いません|おらん|おらへん|おりません|いてない|ゼロ|ぜろ|無収入|収入(?:は|が)?(?:%NEG%|ゼロ)"
                 r"|滞納(?:は|も)?(?:して(?:い)?)?(?:%NEG%|ません|へん)|(?:子ども|子供|こども)(?:は|が)?(?:いない|いません|%NEG%))")
 

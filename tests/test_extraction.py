@@ -182,6 +182,10 @@ ANSWERS = [
     ("ふたり", "children", {"children": 2}),
     ("3人以上", "children", {"children": 3}),
     ("いません", "children", {"children": 0}),
+    ("3か月です", "children", {}),  # a length of time is not a number of children
+    ("ひとりです", "months_without_work", {}),  # nor a number of people a length of time
+    ("ふたり", "rent_arrears_months", {}),
+    ("3", "months_without_work", {"months_without_work": 3}),
     ("3歳", "youngest_child_age", {"youngest_child_age": 3}),
     ("一番下は三歳です", "youngest_child_age", {"youngest_child_age": 3}),
     ("12", "monthly_income", {"monthly_income": 120000}),

@@ -256,6 +256,8 @@ def summarize_cv(system: Any, acc: Dict[str, Any], labels: List[str]) -> Dict[st
                                                   [p["intent"] for p in acc["preds"]])
     intent["f1_per_intent"] = metrics.f1_per_intent([e.intent for e in acc["test"]],
                                                     [p["intent"] for p in acc["preds"]], labels)
+    intent["misclassified"] = [{"text": e.text, "gold": e.intent, "predicted": p["intent"]}
+                               for e, p in zip(acc["test"], acc["preds"]) if p["intent"] != e.intent]
     out: Dict[str, Any] = {"intent": intent, "train_seconds": [f["train_seconds"] for f in folds_]}
     if system.has_entities:
         out["entities"] = pooled["entities"]

@@ -19,12 +19,14 @@ _HANGUL = re.compile(r"[\uac00-\ud7af]")
 _CHINESE = re.compile(r"[们这么吗呢谢说请帮钱给还对过让问时间题为样开关见长从门书车东边发现电话觉饭员业們這嗎謝說幫錢沒給還對過讓問]|我|你|她")
 _LATIN_WORD = re.compile(r"[A-Za-zÀ-ỹ]+")
 _TAGS = re.compile(r"<[^>]{0,200}>")
-_VIETNAMESE = re.compile(r"[ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ]", re.I)
+#: Letters only Vietnamese uses (not â/ê/ô, which Portuguese has: 「japonês」「você」).
+_VIETNAMESE = re.compile(r"[ăđơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ]", re.I)
 
 #: A few frequent function words per Latin-script language; two hits decide.
 _MARKERS = {
     "pt": {"eu", "não", "nao", "preciso", "trabalho", "ajuda", "você", "voce", "estou", "emprego", "casa", "dinheiro", "de", "meu", "minha", "obrigado", "obrigada", "falar", "português", "portugues", "sem", "para", "com", "tenho", "perdi"},
     "es": {"yo", "necesito", "trabajo", "ayuda", "usted", "estoy", "empleo", "dinero", "mi", "gracias", "hablar", "español", "tengo", "perdí", "sin", "por", "favor"},
+    "vi": {"tôi", "không", "việc", "làm", "giúp", "tiền", "nhà", "cần", "bạn", "và"},
     "en": {"i", "my", "need", "help", "job", "work", "the", "a", "to", "lost", "money", "can", "you", "speak", "english", "please", "have", "no", "is", "am", "rent", "what", "where", "how"},
 }
 
@@ -81,8 +83,21 @@ _NOTICE = {
 }
 
 
-def notice(lang: Optional[str]) -> str:
-    """The interpreter notice in ``lang`` (English when we have no text for it), plus easy Japanese."""
+#: The second time: not the same notice again, but the way to a person (and the topic buttons).
+_AGAIN = {
+    "en": "To talk with a person (an interpreter can be arranged), press 「人と話したい」. The other buttons choose a topic.",
+    "pt": "Para falar com uma pessoa (com intérprete), aperte 「人と話したい」. Os outros botões escolhem o assunto.",
+    "es": "Para hablar con una persona (con intérprete), pulse 「人と話したい」. Los otros botones eligen el tema.",
+    "zh": "如需与工作人员交谈（可安排翻译），请按「人と話したい」。其他按钮可选择咨询内容。",
+    "vi": "Để nói chuyện với nhân viên (có phiên dịch), hãy bấm 「人と話したい」. Các nút khác để chọn chủ đề.",
+}
+
+
+def notice(lang: Optional[str], again: bool = False) -> str:
+    """The interpreter notice in ``lang`` (English when we have no text for it), plus easy Japanese;
+    ``again``: the resident wrote in that language before, so point to a person instead."""
+    if again:
+        return f"{_AGAIN.get(lang or 'en', _AGAIN['en'])}\nひと と はなしたい とき は「人と話したい」を おして ください。"
     return f"{_NOTICE.get(lang or 'en', _NOTICE['en'])}\nやさしい にほんご で はなします。つうやく の ひと も よべます。"
 
 

@@ -10,6 +10,9 @@ from bot.language import detect, foreign_crisis, looks_limited_japanese, notice
     ("I lost my job and I need help", "en"),
     ("Perdi meu emprego e preciso de ajuda", "pt"),
     ("Não tenho dinheiro para o aluguel", "pt"),
+    ("Não falo japonês, preciso de ajuda", "pt"),  # ê is Portuguese too, not only Vietnamese
+    ("Você fala português?", "pt"),
+    ("Tôi bị mất việc, cần giúp đỡ", "vi"),
     ("Necesito trabajo, por favor", "es"),
     ("我需要帮助，我没有工作", "zh"),
     ("我沒有錢吃飯了，請幫幫我。", "zh"),
@@ -67,3 +70,4 @@ def test_notice_falls_back_to_english_and_adds_easy_japanese():
     assert "intérprete" in notice("pt")
     assert notice("xx").startswith("This chat is in Japanese")
     assert "やさしい にほんご" in notice(None)
+    assert "Para falar com uma pessoa" in notice("pt", again=True) and "人と話したい" in notice("xx", again=True)

@@ -201,5 +201,8 @@ def test_other_language_switches_to_easy_japanese_with_interpreter(chat):
     slots = chat.slots()
     assert slots["language"] == "pt" and slots["easy_ja"] is True and slots["interpreter"] is True
     assert "intérprete" in text(turn)
+    turn = chat.say("Não entendo japonês")  # the second time: the way to a person, not the same notice
+    assert "Este chat é em japonês" not in text(turn) and "人と話したい" in text(turn)
+    assert "/request_human" in [b["payload"] for m in turn for b in (m.get("buttons") or [])]
     turn = chat.say("しごと が ない")
     assert asked(turn)

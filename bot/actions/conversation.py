@@ -163,6 +163,9 @@ class ActionForeignLanguage(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         lang = language.detect(tracker.latest_message.get("text") or "") or tracker.get_slot("language")
         lang = lang if lang and lang != "ja" else "other"
-        dispatcher.utter_message(text=language.notice(lang))
-        dispatcher.utter_message(text="こまって いる こと を、かんたん な にほんご で かいて ください。", buttons=TOPICS)
+        if tracker.get_slot("interpreter"):  # told once already: the way to a person, not the same lines
+            dispatcher.utter_message(text=language.notice(lang, again=True), buttons=TOPICS)
+        else:
+            dispatcher.utter_message(text=language.notice(lang))
+            dispatcher.utter_message(text="こまって いる こと を、かんたん な にほんご で かいて ください。", buttons=TOPICS)
         return [SlotSet("language", lang), SlotSet("easy_ja", True), SlotSet("interpreter", True)]

@@ -102,6 +102,8 @@ def absorb(parse: Mapping[str, Any], slots: Mapping[str, Any], profile: Profile)
         turn.notes.extend(_correction_notes(changed, slots, asking))
 
     easy = bool(turn.updates.get("easy_ja", slots.get("easy_ja")))
+    if asking and asking not in changed:
+        turn.notes.extend(_kept_notes(changed, slots, asking, easy))
     if intent in RULE_INTENTS and not (intent == "nlu_fallback" and changed):
         turn.handled = False
     elif intent == "non_japanese":
@@ -202,6 +204,18 @@ def _provenance(previous: Any, changed: Mapping[str, Any], asking: Optional[str]
         else:
             out[name] = "typed" if name == asking or name in INTEGER_FIELDS else "inferred"
     return out
+
+
+def _kept_notes(changed: Mapping[str, Any], slots: Mapping[str, Any], asking: str, easy: bool) -> List[str]:
+    """「実家です」 to another question: say what was kept, so that the same question asked again
+    does not look as if the message went unheard (yes/no fields are not repeated back)."""
+    kept = [n for n, v in changed.items() if n != asking and n not in BOOLEAN_FIELDS and n not in TEXT_FIELDS
+            and not is_answered(slots.get(n)) and is_answered(v)]
+    if not kept:
+        return []
+    if easy:
+        return ["ありがとう ございます。わかりました。"]
+    return ["ありがとうございます。" + "、".join(f"{LABELS[n]}は「{display(n, changed[n])}」" for n in kept[:2]) + "ですね。"]
 
 
 def _correction_notes(changed: Mapping[str, Any], slots: Mapping[str, Any], asking: Optional[str]) -> List[str]:

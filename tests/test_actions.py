@@ -97,6 +97,18 @@ async def test_side_question_is_answered_and_the_question_kept(domain):
     assert [a["field"] for a in customs(d, "ask")] == ["age"]  # and back to the same question
 
 
+async def test_an_answer_to_another_question_is_kept_and_said_back(domain):
+    slots = {"consulting_for": "self", "age": 28, "employment_status": "unemployed", "requested_slot": "months_without_work"}
+    d = CollectingDispatcher()
+    events = await ValidateIntakeForm().run(d, tracker("実家です", "inform", slots), domain)
+    assert slot_sets(events)["housing"] == "with_family"
+    assert "お住まいは「家族の家」ですね" in d.messages[0]["text"]  # heard, although the question comes again
+    assert [a["field"] for a in customs(d, "ask")] == ["months_without_work"]
+    d = CollectingDispatcher()
+    await ValidateIntakeForm().run(d, tracker("3か月です", "inform", slots), domain)
+    assert not any("ですね" in (m.get("text") or "") for m in d.messages)  # the asked field: no echo
+
+
 @pytest.mark.parametrize("text, intent", [("ひみつ は まもられますか", "ask_privacy"), ("秘密は守られますか", "ask_privacy"),
                                           ("開いてる時間がわからないです", "ask_hours")])
 async def test_a_question_about_the_service_declines_nothing(domain, text, intent):

@@ -114,6 +114,8 @@ def absorb(parse: Mapping[str, Any], slots: Mapping[str, Any], profile: Profile)
         turn.notes.append(_EMPATHY[PROBLEM_INTENTS[intent]])
     elif intent == "out_of_scope" and not changed:
         turn.notes.append(_say(easy, "ごめんなさい、そのことにはお答えできません。相談の続きをお願いします。", "ごめんなさい。その しつもん には こたえられません。"))
+    elif not changed and asking == "employment_status" and intent == "affirm":
+        turn.notes.append(_say(easy, "お仕事をされているのですね。どんな働き方か、近いものを選んでください。", "はたらいて いるの ですね。ちかい もの を えらんで ください。"))
     elif not changed and asking and intent in ("affirm", "deny", "inform", "correct", "greet", "thank"):
         turn.notes.append(_say(easy, f"すみません、{LABELS.get(asking, 'このこと')}について教えてください。わからない時は「わからない」、言いたくない時は「答えたくない」でも大丈夫です。", "すみません。もう いちど おしえて ください。「わからない」でも だいじょうぶ です。"))
     if turn.handled and not turn.updates.get("fallback_count") and slots.get("fallback_count"):
@@ -139,6 +141,8 @@ def _fields_from_message(
     out = {k: v for k, v in result.fields.items() if k in ASKABLE and v is not None}
     if asking and asking not in out and intent in ("dont_know", "decline_answer"):
         out.update(_meta_answer(intent, asking))  # what the words say beats the classifier
+    if asking == "employment_status" and asking not in out and intent == "deny":
+        out[asking] = "unemployed"  # 「いいえ」 to 「今、お仕事はされていますか？」
     if intent in FAQ_INTENTS and out.get(asking) in (UNKNOWN, DECLINED):
         out.pop(asking)  # 「ひみつ は まもられますか」 asks about privacy; it declines nothing
     if asking in TEXT_FIELDS and intent in _NOT_FREE_TEXT:
@@ -206,6 +210,13 @@ def _provenance(previous: Any, changed: Mapping[str, Any], asking: Optional[str]
     return out
 
 
+def _spoken(name: str, value: Any) -> str:
+    """``display`` as residents say amounts: 「12万円」 rather than the staff summary's 「120,000円」."""
+    if name == "monthly_income" and isinstance(value, int) and value > 0 and value % 10_000 == 0:
+        return f"{value // 10_000}万円"
+    return display(name, value)
+
+
 def _kept_notes(changed: Mapping[str, Any], slots: Mapping[str, Any], asking: str, easy: bool) -> List[str]:
     """「実家です」 to another question: say what was kept, so that the same question asked again
     does not look as if the message went unheard (yes/no fields are not repeated back)."""
@@ -215,7 +226,7 @@ def _kept_notes(changed: Mapping[str, Any], slots: Mapping[str, Any], asking: st
         return []
     if easy:
         return ["ありがとう ございます。わかりました。"]
-    return ["ありがとうございます。" + "、".join(f"{LABELS[n]}は「{display(n, changed[n])}」" for n in kept[:2]) + "ですね。"]
+    return ["ありがとうございます。" + "、".join(f"{LABELS[n]}は「{_spoken(n, changed[n])}」" for n in kept[:2]) + "ですね。"]
 
 
 def _correction_notes(changed: Mapping[str, Any], slots: Mapping[str, Any], asking: Optional[str]) -> List[str]:
@@ -224,7 +235,7 @@ def _correction_notes(changed: Mapping[str, Any], slots: Mapping[str, Any], aski
     for name, value in changed.items():
         old = slots.get(name)
         if name != asking and is_answered(old) and is_answered(value):
-            notes.append(f"{LABELS[name]}を「{display(name, value)}」に直しました。")
+            notes.append(f"{LABELS[name]}を「{_spoken(name, value)}」に直しました。")
     return notes
 
 

@@ -97,6 +97,16 @@ async def test_side_question_is_answered_and_the_question_kept(domain):
     assert [a["field"] for a in customs(d, "ask")] == ["age"]  # and back to the same question
 
 
+async def test_yes_or_no_to_the_work_question(domain):
+    slots = {"consulting_for": "self", "age": 65, "requested_slot": "employment_status"}
+    no = slot_sets(await ValidateIntakeForm().run(CollectingDispatcher(), tracker("いいえ", "deny", slots), domain))
+    assert no["employment_status"] == "unemployed"  # 「お仕事はされていますか？」「いいえ」
+    d = CollectingDispatcher()
+    yes = slot_sets(await ValidateIntakeForm().run(d, tracker("はい", "affirm", slots), domain))
+    assert "employment_status" not in yes and "どんな働き方か" in d.messages[0]["text"]
+    assert [a["field"] for a in customs(d, "ask")] == ["employment_status"]
+
+
 async def test_an_answer_to_another_question_is_kept_and_said_back(domain):
     slots = {"consulting_for": "self", "age": 28, "employment_status": "unemployed", "requested_slot": "months_without_work"}
     d = CollectingDispatcher()

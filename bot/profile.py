@@ -318,6 +318,10 @@ class Profile:
         """What the resident should bring to this destination."""
         return self.destinations[code].bring or self.booking.bring
 
+    def listening_line(self) -> Optional[Contact]:
+        """The first crisis line that listens (not 119/110): offered to someone having a hard time."""
+        return next((c for c in self.crisis_contacts if c.phone not in ("119", "110")), None)
+
     def faq(self, key: str, easy: bool = False) -> str:
         """The answer to a side question, in やさしい日本語 when ``easy``."""
         try:

@@ -13,6 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.asking import ask_payload
 from bot.actions.booking import ValidateBookingForm
+from bot.actions.conversation import ActionStop
 from bot.actions.handoff import ActionHandback, ActionHandoff, ActionSafetyCheck, ActionSafetyResponse, ActionStaffMessage
 from bot.actions.referral import ActionRoute
 from bot.actions.screening import ActionStartIntake, ValidateIntakeForm
@@ -192,6 +193,15 @@ async def test_start_intake_says_the_booking_was_left_only_when_it_was(domain):
         await ActionStartIntake().run(d, t, domain)
         said[name] = " ".join(m.get("text") or "" for m in d.messages)
     assert "予約の手続きはいったん止めて" in said["left"] and "予約" not in said["earlier"]
+
+
+async def test_stop_keeps_the_answers_and_offers_a_listening_line_not_119(domain):
+    d = CollectingDispatcher()
+    events = await ActionStop().run(d, tracker("また後で", "stop", {"age": 45, "first_seen": "2026-12-06T22:00:00+09:00"}), domain)
+    said = d.messages[0]["text"]
+    assert "保存" in said and "続きから" in said
+    assert "よりそいホットライン" in said and "119" not in said
+    assert not any(e.get("name") == "age" for e in events)  # nothing answered is dropped
 
 
 def test_ask_payload_matches_protocol(domain):

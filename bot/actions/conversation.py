@@ -71,8 +71,8 @@ class ActionStop(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         prof = await profile()
-        line = prof.crisis_contacts[0] if prof.crisis_contacts else None
-        tail = f"\nつらいときは、24時間の電話もあります：{line.name} {line.phone}" if line else ""
+        line = prof.listening_line()  # not 119: the line is for a hard night, not a fire
+        tail = f"\nつらいときは、話を聞いてくれる電話もあります：{line.name} {line.phone}（{line.hours}）" if line else ""
         if tracker.get_slot("first_seen"):
             say(dispatcher, tracker,
                 "わかりました。ここまでの内容は保存しています。「続きから」と送れば、いつでも再開できます。" + tail,

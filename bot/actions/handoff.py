@@ -180,7 +180,7 @@ class ActionSafetyCheck(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         prof = await profile()
-        line = next((c for c in prof.crisis_contacts if c.phone not in ("119", "110")), None)
+        line = prof.listening_line()
         tail = f"\nつらいときは、24時間話を聞いてくれる電話もあります：{line.name} {line.phone}" if line else ""
         say(dispatcher, tracker,
             "書いてくださったことが気になりました。もしかして、今つらい気持ちだったり、危ない状況にいたりしませんか？" + tail,

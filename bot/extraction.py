@@ -1133,6 +1133,9 @@ def _answer_asked(raw: str, msg: _Message, asking: str, fields: Dict[str, Any]) 
             del fields[name]
     if asking in fields:
         return
+    if asking == "housing" and fields.get("household") == "with_parents":
+        fields[asking] = "with_family"  # 「親と住んでます」 to 「お住まいは？」: the family's home
+        return
     value = _read_answer(raw, msg, asking)
     if value is not None and value != "":
         fields[asking] = value

@@ -182,6 +182,8 @@ ANSWERS = [
     ("ふたり", "children", {"children": 2}),
     ("3人以上", "children", {"children": 3}),
     ("いません", "children", {"children": 0}),
+    ("親と住んでます", "housing", {"household": "with_parents", "housing": "with_family"}),
+    ("親と住んでます", "household", {"household": "with_parents"}),
     ("3か月です", "children", {}),  # a length of time is not a number of children
     ("ひとりです", "months_without_work", {}),  # nor a number of people a length of time
     ("ふたり", "rent_arrears_months", {}),

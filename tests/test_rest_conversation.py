@@ -196,6 +196,12 @@ def test_bad_input_gets_a_polite_answer_and_keeps_answers(chat, bad):
     assert chat.say("わからない") is not None  # the conversation continues
 
 
+def test_shy_is_not_a_request_for_a_person(chat):
+    chat.say("22歳です。高校中退してからバイトも続かなくて、ずっと家にいます")
+    turn = chat.say("人と話すのが苦手です")  # the opposite of 「人と話したい」: no handoff
+    assert not payloads(turn, "handoff") and asked(turn)
+
+
 def test_other_language_switches_to_easy_japanese_with_interpreter(chat):
     turn = chat.say("Preciso de ajuda, perdi meu emprego")
     slots = chat.slots()

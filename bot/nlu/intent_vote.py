@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import unicodedata
+import warnings
 from typing import Any, Dict, List, Optional, Text
 
 import numpy as np
@@ -130,6 +131,7 @@ class CharNgramIntentVote(GraphComponent, IntentClassifier):
 
     def train(self, training_data: TrainingData) -> Resource:
         from scipy.sparse import csr_matrix, hstack
+        from sklearn.exceptions import ConvergenceWarning
         from sklearn.linear_model import LogisticRegression
 
         examples = [m for m in training_data.intent_examples if m.get(TEXT) and m.get(INTENT)]
@@ -151,7 +153,9 @@ class CharNgramIntentVote(GraphComponent, IntentClassifier):
             blocks.append(csr_matrix(dense[rows]))
         features = hstack(blocks).tocsr()
         lr = LogisticRegression(C=self.config["C"], max_iter=self.config["max_iter"], random_state=42)
-        lr.fit(features, labels)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)  # a low max_iter stops early on purpose
+            lr.fit(features, labels)
         coef = lr.coef_ if len(lr.classes_) > 2 else np.vstack([-lr.coef_[0], lr.coef_[0]])
         intercept = lr.intercept_ if len(lr.classes_) > 2 else np.array([-lr.intercept_[0], lr.intercept_[0]])
         n_dense = 0 if dense is None else dense.shape[1]

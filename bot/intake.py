@@ -54,6 +54,14 @@ PROBLEM_INTENTS = {
     "single_parent": "single_parent",
     "language_help": "language",
 }
+#: Choice questions asked as yes/no questions (「お仕事はされていますか？」「手当はありますか？」):
+#: the value a 「いいえ」 gives, and what a 「はい」 asks next (polite, easy).
+_YES_NO_QUESTIONS = {
+    "employment_status": ("unemployed", "お仕事をされているのですね。どんな働き方か、近いものを選んでください。",
+                          "はたらいて いるの ですね。ちかい もの を えらんで ください。"),
+    "benefits": (["none"], "どの手当や給付か、ボタンから選ぶか、書いてください。",
+                 "どの てあて か、えらんで ください。"),
+}
 #: Messages that are never the answer to a free-text question, whatever the question was.
 _NOT_FREE_TEXT = frozenset(FAQ_INTENTS) | RULE_INTENTS | {"greet", "thank", "out_of_scope", "non_japanese", "affirm"}
 _EMPATHY = {
@@ -114,8 +122,8 @@ def absorb(parse: Mapping[str, Any], slots: Mapping[str, Any], profile: Profile)
         turn.notes.append(_EMPATHY[PROBLEM_INTENTS[intent]])
     elif intent == "out_of_scope" and not changed:
         turn.notes.append(_say(easy, "ごめんなさい、そのことにはお答えできません。相談の続きをお願いします。", "ごめんなさい。その しつもん には こたえられません。"))
-    elif not changed and asking == "employment_status" and intent == "affirm":
-        turn.notes.append(_say(easy, "お仕事をされているのですね。どんな働き方か、近いものを選んでください。", "はたらいて いるの ですね。ちかい もの を えらんで ください。"))
+    elif not changed and asking in _YES_NO_QUESTIONS and intent == "affirm":
+        turn.notes.append(_say(easy, *_YES_NO_QUESTIONS[asking][1:]))
     elif not changed and asking and intent in ("affirm", "deny", "inform", "correct", "greet", "thank"):
         turn.notes.append(_say(easy, f"すみません、{LABELS.get(asking, 'このこと')}について教えてください。わからない時は「わからない」、言いたくない時は「答えたくない」でも大丈夫です。", "すみません。もう いちど おしえて ください。「わからない」でも だいじょうぶ です。"))
     if turn.handled and not turn.updates.get("fallback_count") and slots.get("fallback_count"):
@@ -141,8 +149,8 @@ def _fields_from_message(
     out = {k: v for k, v in result.fields.items() if k in ASKABLE and v is not None}
     if asking and asking not in out and intent in ("dont_know", "decline_answer"):
         out.update(_meta_answer(intent, asking))  # what the words say beats the classifier
-    if asking == "employment_status" and asking not in out and intent == "deny":
-        out[asking] = "unemployed"  # 「いいえ」 to 「今、お仕事はされていますか？」
+    if asking in _YES_NO_QUESTIONS and asking not in out and intent == "deny":
+        out[asking] = _YES_NO_QUESTIONS[asking][0]  # 「いいえ」 to 「今、お仕事はされていますか？」
     if intent in FAQ_INTENTS and out.get(asking) in (UNKNOWN, DECLINED):
         out.pop(asking)  # 「ひみつ は まもられますか」 asks about privacy; it declines nothing
     if asking in TEXT_FIELDS and intent in _NOT_FREE_TEXT:

@@ -98,14 +98,16 @@ async def test_side_question_is_answered_and_the_question_kept(domain):
     assert [a["field"] for a in customs(d, "ask")] == ["age"]  # and back to the same question
 
 
-async def test_yes_or_no_to_the_work_question(domain):
-    slots = {"consulting_for": "self", "age": 65, "requested_slot": "employment_status"}
-    no = slot_sets(await ValidateIntakeForm().run(CollectingDispatcher(), tracker("いいえ", "deny", slots), domain))
-    assert no["employment_status"] == "unemployed"  # 「お仕事はされていますか？」「いいえ」
+@pytest.mark.parametrize("field, no, follow_up", [("employment_status", "unemployed", "どんな働き方か"),
+                                                   ("benefits", ["none"], "どの手当や給付か")])
+async def test_yes_or_no_to_a_choice_question(domain, field, no, follow_up):
+    slots = {"consulting_for": "self", "age": 65, "requested_slot": field}
+    answer = slot_sets(await ValidateIntakeForm().run(CollectingDispatcher(), tracker("いいえ", "deny", slots), domain))
+    assert answer[field] == no  # 「お仕事はされていますか？」「いいえ」
     d = CollectingDispatcher()
     yes = slot_sets(await ValidateIntakeForm().run(d, tracker("はい", "affirm", slots), domain))
-    assert "employment_status" not in yes and "どんな働き方か" in d.messages[0]["text"]
-    assert [a["field"] for a in customs(d, "ask")] == ["employment_status"]
+    assert field not in yes and follow_up in d.messages[0]["text"]  # which one, not 「すみません」
+    assert [a["field"] for a in customs(d, "ask")] == [field]
 
 
 async def test_an_answer_to_another_question_is_kept_and_said_back(domain):

@@ -107,7 +107,7 @@ async def test_yes_or_no_to_a_choice_question(domain, field, no, follow_up):
     d = CollectingDispatcher()
     yes = slot_sets(await ValidateIntakeForm().run(d, tracker("はい", "affirm", slots), domain))
     assert field not in yes and follow_up in d.messages[0]["text"]  # which one, not 「すみません」
-    assert [a["field"] for a in customs(d, "ask")] == [field]
+    assert customs(d, "ask")  # and a question follows
 
 
 async def test_an_answer_to_another_question_is_kept_and_said_back(domain):

@@ -302,6 +302,7 @@ class Profile:
     destinations: Mapping[str, Destination]
     crisis_contacts: Tuple[Contact, ...]
     urgent_contacts: Tuple[Contact, ...]
+    violence_contacts: Tuple[Contact, ...]  # violence at home, not happening this minute (else urgent_contacts)
     rules: Tuple[Rule, ...]
     fallback: Rule
     nothing_known: Rule
@@ -359,7 +360,8 @@ def _load_cached(path: Path) -> Profile:
 
 def _parse(raw: Any, path: Path) -> Profile:
     top = _section(raw, "", ("municipality", "office_hours", "closed", "thresholds", "destinations",
-                             "crisis_contacts", "urgent_contacts", "routing", "faq"), ("booking", "privacy"))
+                             "crisis_contacts", "urgent_contacts", "routing", "faq"),
+                   ("booking", "privacy", "violence_contacts"))
     thresholds = _thresholds(top["thresholds"])
     destinations = _destinations(top["destinations"])
     routing = _section(top["routing"], "routing", ("staff_reason", "fallback", "nothing_known", "rules"))
@@ -373,6 +375,8 @@ def _parse(raw: Any, path: Path) -> Profile:
         destinations=destinations,
         crisis_contacts=_contacts(top["crisis_contacts"], "crisis_contacts"),
         urgent_contacts=_contacts(top["urgent_contacts"], "urgent_contacts"),
+        violence_contacts=(_contacts(top["violence_contacts"], "violence_contacts") if top.get("violence_contacts")
+                           else _contacts(top["urgent_contacts"], "urgent_contacts")),
         rules=rules,
         fallback=_rule(routing["fallback"], "routing.fallback", destinations, thresholds, "fallback"),
         nothing_known=_rule(routing["nothing_known"], "routing.nothing_known", destinations,

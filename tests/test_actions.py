@@ -241,6 +241,17 @@ async def test_emergency_sends_contacts_and_records_a_ticket(domain):
     assert stat[:3] == ("handoff", "emergency", "40代") and "emergency" in stat[3]
 
 
+async def test_violence_at_home_shows_the_violence_lines(domain):
+    d = CollectingDispatcher()
+    t = tracker("夫から殴られることがあって、家にいるのが怖いです", "urgent_need", form=None, sender="resident-dv")
+    t.latest_message["safety"] = {"level": "urgent", "signals": ["fleeing_violence"]}
+    await ActionSafetyResponse().run(d, t, domain)
+    said = d.messages[0]["text"]
+    assert "安全" in said and "DV相談＋" in said and "寝る場所" not in said
+    (handoff,) = customs(d, "handoff")
+    assert handoff["urgency"] == "urgent" and "0120-279-889" in {c["phone"] for c in handoff["contacts"]}
+
+
 async def test_request_for_person_reuses_the_open_ticket(domain):
     first, second = CollectingDispatcher(), CollectingDispatcher()
     await ActionHandoff().run(first, tracker("人と話したい", "request_human", form=None, sender="resident-2"), domain)

@@ -19,6 +19,8 @@ def run(text: str, diet_intent: str) -> Message:
     ("もう死にたい", "greet", "crisis_emergency"),            # the lexicon wins over any classifier
     ("しにたい", "inform", "crisis_emergency"),
     ("今夜寝る場所がありません", "housing_trouble", "urgent_need"),
+    ("夫から殴られることがあって、家にいるのが怖いです", "family_children", "urgent_need"),  # violence at home, not this minute
+    ("ボクシングで殴られることがある", "inform", "inform"),
     ("死ぬほど忙しかったです", "crisis_emergency", "safety_check"),  # classifier alone: ask, no alarm
     ("殺虫剤の工場で働いていました", "crisis_emergency", "safety_check"),
     ("仕事を探しています", "want_job", "want_job"),            # nothing to do

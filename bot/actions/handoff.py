@@ -39,9 +39,10 @@ def _contacts(contacts: Sequence[Contact]) -> List[Dict[str, str]]:
 
 async def open_handoff(
     dispatcher: CollectingDispatcher, tracker: Tracker, prof: Profile, *, urgency: str, reason: str,
-    slots: Dict[str, Any],
+    slots: Dict[str, Any], contacts: Optional[Sequence[Any]] = None,
 ) -> List[Dict[str, Any]]:
-    """Record a ticket, tell the resident who will contact them and when, send the payload."""
+    """Record a ticket, tell the resident who will contact them and when, send the payload
+    (``contacts``: the lines just shown, when not the urgency's usual ones)."""
     now = clock.now()
     live = officehours.is_open(now, prof)
     callback_at = None if live else officehours.next_opening(now, prof)
@@ -57,7 +58,9 @@ async def open_handoff(
         ticket = new_code()
     await stats_db.record_for_sender(get_engine(), tracker.sender_id, lambda key: handoff_event(
         slots, urgency, channel_of(tracker), now, case_key=key, tz=prof.municipality.timezone))
-    contacts = list(prof.crisis_contacts if urgency == "emergency" else prof.urgent_contacts if urgency == "urgent" else ())
+    if contacts is None:
+        contacts = prof.crisis_contacts if urgency == "emergency" else prof.urgent_contacts if urgency == "urgent" else ()
+    contacts = list(contacts)
     desk = prof.destinations["human_staff"]
     if live:
         say(dispatcher, tracker,
@@ -88,6 +91,19 @@ def _contact_lines(contacts: Sequence[Contact]) -> str:
     return "\n".join(f"・{c.name}：{c.phone}（{c.hours}）" for c in contacts)
 
 
+#: What the safety response says before the contact lines (polite, やさしい日本語).
+_EMERGENCY = ("話してくださって、ありがとうございます。あなたの安全がいちばん大切です。"
+              "今すぐ危ないときは、119（救急）か110（警察）に電話してください。24時間話を聞いてくれる窓口もあります。",
+              "はなして くれて ありがとう。いま あぶない とき は 119 か 110 に でんわ して ください。"
+              "24じかん はなせる でんわ も あります。")
+_VIOLENCE = ("話してくださって、ありがとうございます。あなたの安全がいちばん大切です。"
+             "暴力のことは、専門の窓口に相談できます。今まさに危ないときは110に電話してください。",
+             "はなして くれて ありがとう。あなた の あんぜん が いちばん たいせつ です。"
+             "いま あぶない とき は 110 に でんわ して ください。")
+_URGENT = ("それは心配ですね。今日の寝る場所や食べるもののことは、すぐに相談できます。",
+           "それ は しんぱい です ね。すぐ そうだん できます。")
+
+
 class ActionSafetyResponse(Action):
     """Emergency or urgent need: contacts first, then a person. No question before that."""
 
@@ -104,21 +120,14 @@ class ActionSafetyResponse(Action):
         turn = absorb(parse, slots, prof)  # keep the facts of this message too
         slots.update(turn.updates)
         crisis = higher(level, slots.get("crisis"))
-        if level == "emergency":
-            say(dispatcher, tracker,
-                "話してくださって、ありがとうございます。あなたの安全がいちばん大切です。"
-                "今すぐ危ないときは、119（救急）か110（警察）に電話してください。"
-                f"24時間話を聞いてくれる窓口もあります。\n{_contact_lines(prof.crisis_contacts)}",
-                "はなして くれて ありがとう。いま あぶない とき は 119 か 110 に でんわ して ください。"
-                f"24じかん はなせる でんわ も あります。\n{_contact_lines(prof.crisis_contacts)}")
-        else:
-            say(dispatcher, tracker,
-                "それは心配ですね。今日の寝る場所や食べるもののことは、すぐに相談できます。"
-                f"\n{_contact_lines(prof.urgent_contacts)}",
-                "それ は しんぱい です ね。すぐ そうだん できます。"
-                f"\n{_contact_lines(prof.urgent_contacts)}")
+        violence = level == "urgent" and "fleeing_violence" in signals
+        shown = prof.crisis_contacts if level == "emergency" else prof.violence_contacts if violence else prof.urgent_contacts
+        polite, easy = (_EMERGENCY if level == "emergency" else _VIOLENCE if violence else _URGENT)
+        lines = _contact_lines(shown)
+        say(dispatcher, tracker, f"{polite}\n{lines}", f"{easy}\n{lines}")
         events = slot_events(turn.updates) + [SlotSet("crisis", crisis)]
-        events += await open_handoff(dispatcher, tracker, prof, urgency=crisis, reason=",".join(signals) or intent, slots=slots)
+        events += await open_handoff(dispatcher, tracker, prof, urgency=crisis, reason=",".join(signals) or intent, slots=slots,
+                                     contacts=shown if crisis == level else None)
         if level == "urgent" and not any(e.get("event") == "pause" for e in events):
             say(dispatcher, tracker,
                 "落ち着いたら、状況をもう少し教えてください。窓口の準備が早くなります。",

@@ -84,9 +84,14 @@ def _unique(offers: Iterable[Offer]) -> List[Offer]:
     return list(seen.items())
 
 
+#: Fields that say nothing about the resident's situation: the chat's language (set to ja by the
+#: first referral itself), the consent to share, how to contact them.
+_NOT_SITUATION = frozenset({"language", "consent", "contact"})
+
+
 def _fallback(intake: Mapping[str, Any], profile: Profile) -> Rule:
     """A person as well as the front door when we know nothing at all about the resident."""
-    knows_something = any(answered_value(intake, key) is not None for key in CONDITION_FIELDS)
+    knows_something = any(answered_value(intake, key) is not None for key in CONDITION_FIELDS if key not in _NOT_SITUATION)
     return profile.fallback if knows_something else profile.nothing_known
 
 

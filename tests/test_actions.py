@@ -221,6 +221,12 @@ async def test_route_sends_referral_payload(domain):
     assert payload["type"] == "referral" and payload["urgency"] == "normal"
     assert "silver_center" in [r["destination"] for r in payload["referrals"]]
     assert slot_sets(events)["referral"] == payload
+    again = CollectingDispatcher()  # 「答えたくない」 after it: the same decision is not sent twice
+    assert await ActionRoute().run(again, tracker("答えたくない", "decline_answer", {**slots, "referral": payload}, form=None), domain) == []
+    assert not customs(again, "referral") and "変わりません" in again.messages[0]["text"] and again.messages[0]["buttons"]
+    resumed = CollectingDispatcher()  # 「続きから」 asks to see it again
+    await ActionRoute().run(resumed, tracker("続きから", "resume", {**slots, "referral": payload}, form=None), domain)
+    assert customs(resumed, "referral") == [payload]
 
 
 async def test_emergency_sends_contacts_and_records_a_ticket(domain):

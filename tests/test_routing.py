@@ -174,7 +174,8 @@ def test_public_assistance_reason_is_neutral(profile):
     {name: UNKNOWN for name in ALL_FIELDS},
     {name: DECLINED for name in ALL_FIELDS} | {"concerns": [], "crisis": None},
     {"concerns": set(), "benefits": [UNKNOWN]},
-], ids=["empty", "all_unknown", "all_declined", "empty_collections"])
+    {name: DECLINED for name in ALL_FIELDS} | {"language": "ja", "consent": False, "contact": "none"},
+], ids=["empty", "all_unknown", "all_declined", "empty_collections", "only_language_consent_contact"])
 def test_nothing_known_still_gets_the_front_door_and_a_person(profile, intake):
     decision = route(intake, profile)
     assert codes(decision) == ("jiritsu_soudan", "human_staff")

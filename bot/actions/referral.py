@@ -35,6 +35,11 @@ class ActionRoute(Action):
         decision = route({**slots, "concerns": slots.get("concerns") or [], "crisis": slots.get("crisis")}, prof)
         payload = decision.to_payload()
         payload["interpreter"] = bool(payload["interpreter"] or slots.get("interpreter"))
+        asked_again = (tracker.latest_message.get("intent") or {}).get("name") == "resume"
+        if payload == slots.get("referral") and not asked_again:  # 「答えたくない」 after the referral: nothing new
+            say(dispatcher, tracker, "大丈夫です。ご案内した窓口は変わりません。このあと、どうしますか？",
+                "だいじょうぶ です。あんない は おなじ です。つぎ は どう しますか？", buttons=NEXT_STEPS)
+            return []
         await stats_db.record_for_sender(get_engine(), tracker.sender_id, lambda key: referral_event(
             slots, payload, channel_of(tracker), clock.now(), case_key=key, tz=prof.municipality.timezone,
             low_income_monthly=prof.thresholds.low_income_monthly))

@@ -590,6 +590,8 @@ def _family_patterns() -> Tuple[str, str]:
     return about, doing
 
 
+#: Caring for the relative: 母が認知症で介護のため仕事を辞めた (介護離職) is the resident's own job.
+_CARING = r"介護|看病|世話|面倒を見|付き添"
 _EXISTENCE = r"[0-9〇一二三四五六七八九十]+(?:人|名)|ふたり|ひとり|^(?:い|お)(?:て|る|ます|ります)|がいて"
 
 
@@ -597,8 +599,10 @@ def _subject(msg: _Message, known: Mapping[str, Any]) -> _Subject:
     """Family member when a relative's own situation is described (息子が働かない, 母のことで相談)."""
     about, doing = _family_patterns()
     for m in itertools.chain(_rx(about).finditer(msg.text), _rx(doing).finditer(msg.text)):
-        if "mid" in m.groupdict() and _rx(_EXISTENCE).search(m.group("mid") or ""):
-            continue  # 子どもが3人いて仕事がない: the children are mentioned, the job is the resident's
+        if "mid" in m.groupdict() and _rx(_EXISTENCE + "|" + _CARING).search(m.group("mid") or ""):
+            continue  # 子どもが3人いて仕事がない, 母が認知症で介護のため仕事を辞めた: the job is the resident's
+        if _rx(rf"(?:{SELF_WORDS})も").search(msg.text, m.end()):
+            return _Subject(None, stated=False)  # 子どもが不登校で、わたしも仕事を…: both; ask whose
         return _Subject("family_member", _group_of().get(m.group("rel")))
     if _rx(rf"(?:{SELF_WORDS})(?:自身)?(?:のこと|の事|の相談)|本人(?:です|が|から|で)|自分自身").search(msg.text):
         return _Subject("self")
@@ -615,8 +619,8 @@ def _other_subject(msg: _Message, pos: int, subject: _Subject) -> bool:
         last = m
     if last is None or _rx(rf"(?:{SELF_WORDS})(?:は|が|も)").search(head, last.end()):
         return False
-    if _rx(_EXISTENCE).search(head[last.end():]):
-        return False  # 子どもが3人いて仕事がない: the children exist, the job is the resident's
+    if _rx(_EXISTENCE + "|" + _CARING).search(head[last.end():]):
+        return False  # 子どもが3人いて仕事がない, 母の介護で仕事を辞めた: the job is the resident's
     return not subject.is_consulted(_group_of().get(last.group("rel")))
 
 

@@ -21,6 +21,9 @@ FREE_TEXT = [
     ("3歳と5歳の子がいるシングルマザーです", {"children": 2, "youngest_child_age": 3, "household": "single_parent"}),
     ("息子(28)がずっと家にいて働かない", {"consulting_for": "family_member", "age": 28}),
     ("母のことで相談です。72歳です", {"consulting_for": "family_member", "age": 72}),
+    # caring for a parent: the job lost is the resident's own (介護離職); both affected: ask whose
+    ("母が認知症で介護のため仕事を辞めました。52歳です", {"age": 52, "employment_status": "unemployed"}),
+    ("子どもが不登校で、わたしも仕事をやめることになりそう", {}),
     ("二人暮らしです", {}),
     ("やっぱり45歳です", {"age": 45}),
     ("借金はありません", {"debts": False}),

@@ -593,13 +593,15 @@ def _family_patterns() -> Tuple[str, str]:
 #: Caring for the relative: 母が認知症で介護のため仕事を辞めた (介護離職) is the resident's own job.
 _CARING = r"介護|看病|世話|面倒を見|付き添"
 _EXISTENCE = r"[0-9〇一二三四五六七八九十]+(?:人|名)|ふたり|ひとり|^(?:い|お)(?:て|る|ます|ります)|がいて"
+#: After 「母が…」: the relative exists or is cared for; what follows is the resident's own situation.
+_RESIDENTS_OWN = _EXISTENCE + "|" + _CARING
 
 
 def _subject(msg: _Message, known: Mapping[str, Any]) -> _Subject:
     """Family member when a relative's own situation is described (息子が働かない, 母のことで相談)."""
     about, doing = _family_patterns()
     for m in itertools.chain(_rx(about).finditer(msg.text), _rx(doing).finditer(msg.text)):
-        if "mid" in m.groupdict() and _rx(_EXISTENCE + "|" + _CARING).search(m.group("mid") or ""):
+        if "mid" in m.groupdict() and _rx(_RESIDENTS_OWN).search(m.group("mid") or ""):
             continue  # 子どもが3人いて仕事がない, 母が認知症で介護のため仕事を辞めた: the job is the resident's
         if _rx(rf"(?:{SELF_WORDS})も").search(msg.text, m.end()):
             return _Subject(None, stated=False)  # 子どもが不登校で、わたしも仕事を…: both; ask whose
@@ -619,7 +621,7 @@ def _other_subject(msg: _Message, pos: int, subject: _Subject) -> bool:
         last = m
     if last is None or _rx(rf"(?:{SELF_WORDS})(?:は|が|も)").search(head, last.end()):
         return False
-    if _rx(_EXISTENCE + "|" + _CARING).search(head[last.end():]):
+    if _rx(_RESIDENTS_OWN).search(head[last.end():]):
         return False  # 子どもが3人いて仕事がない, 母の介護で仕事を辞めた: the job is the resident's
     return not subject.is_consulted(_group_of().get(last.group("rel")))
 
@@ -1037,17 +1039,13 @@ def _integer_answer(msg: _Message, asking: str) -> Optional[int]:
     if asking in ("children", "monthly_income", "rent_arrears_months", "months_without_work") and _rx(_ZERO_ANSWER).search(msg.text):
         return 0
     number = _bare_number(msg)
-    if number is not None and asking in _DURATION_SLOTS and _rx(_PERSON_COUNT).search(msg.text):
-        return None  # 「ひとりです」 to 「どれくらいの期間？」 counts people, not months
-    if number is not None and asking not in _DURATION_SLOTS and _rx(_MONTHS_UNIT).search(msg.text):
-        return None  # 「3か月」 to 「お子さんは何人？」 is a length of time
+    if number is not None and msg.quantities_of(DURATION if asking not in _DURATION_SLOTS else COUNT):
+        return None  # 「3か月」 to 「お子さんは何人？」 is a length of time, 「ひとりです」 to 「どれくらい？」 people
     if number is not None:
         return number * 10_000 if asking == "monthly_income" and number < 1000 else number
     return None
 
 
-_MONTHS_UNIT = r"[かヶカケヵ]月|かげつ"
-_PERSON_COUNT = r"(?:ひとり|ふたり|[一二三四五六七八九十0-9０-９]人|にん)"
 _ZERO_ANSWER = (r"^(?:%NEG%|いない|いません|おらん|おらへん|おりません|いてない|ゼロ|ぜろ|無収入|収入(?:は|が)?(?:%NEG%|ゼロ)"
                 r"|滞納(?:は|も)?(?:して(?:い)?)?(?:%NEG%|ません|へん)|(?:子ども|子供|こども)(?:は|が)?(?:いない|いません|%NEG%))")
 

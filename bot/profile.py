@@ -366,6 +366,7 @@ def _parse(raw: Any, path: Path) -> Profile:
     destinations = _destinations(top["destinations"])
     routing = _section(top["routing"], "routing", ("staff_reason", "fallback", "nothing_known", "rules"))
     rules = _rules(routing["rules"], destinations, thresholds)
+    urgent = _contacts(top["urgent_contacts"], "urgent_contacts")
     return Profile(
         path=path,
         municipality=_municipality(top["municipality"]),
@@ -374,9 +375,9 @@ def _parse(raw: Any, path: Path) -> Profile:
         thresholds=thresholds,
         destinations=destinations,
         crisis_contacts=_contacts(top["crisis_contacts"], "crisis_contacts"),
-        urgent_contacts=_contacts(top["urgent_contacts"], "urgent_contacts"),
+        urgent_contacts=urgent,
         violence_contacts=(_contacts(top["violence_contacts"], "violence_contacts") if top.get("violence_contacts")
-                           else _contacts(top["urgent_contacts"], "urgent_contacts")),
+                           else urgent),
         rules=rules,
         fallback=_rule(routing["fallback"], "routing.fallback", destinations, thresholds, "fallback"),
         nothing_known=_rule(routing["nothing_known"], "routing.nothing_known", destinations,

@@ -39,7 +39,7 @@ def _contacts(contacts: Sequence[Contact]) -> List[Dict[str, str]]:
 
 async def open_handoff(
     dispatcher: CollectingDispatcher, tracker: Tracker, prof: Profile, *, urgency: str, reason: str,
-    slots: Dict[str, Any], contacts: Optional[Sequence[Any]] = None,
+    slots: Dict[str, Any], contacts: Optional[Sequence[Contact]] = None,
 ) -> List[Dict[str, Any]]:
     """Record a ticket, tell the resident who will contact them and when, send the payload
     (``contacts``: the lines just shown, when not the urgency's usual ones)."""

@@ -62,6 +62,18 @@ def detect(text: str) -> Optional[str]:
     return "other" if len(words) >= 4 else None  # Tagalog, Nepali…: enough words to be sure
 
 
+#: What is left of a message once spaces, punctuation, symbols and emoji are gone.
+_NOT_CONTENT = re.compile(r"[\s\u3000-\u303f\uff01-\uff0f\uff1a-\uff20\u30fb\u30fc\W_]+")
+
+
+def says_too_little(text: str) -> bool:
+    """True for a lone kana such as 「あ」「え」「ん」 (a slip or a sound, not an answer): the classifier
+    would still pick its nearest intent (「あ」 read as thanks). Digits, kanji and yes/no emoji are
+    answers and are not caught here."""
+    core = _NOT_CONTENT.sub("", normalize(text))
+    return len(core) == 1 and bool(_KANA.match(core))
+
+
 def is_foreign(text: str) -> bool:
     """True when the message is confidently written in a language other than Japanese."""
     return detect(text) not in (None, "ja")

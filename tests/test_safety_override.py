@@ -40,3 +40,15 @@ def test_lexicon_decides_and_the_classifier_alone_asks(text, diet, expected):
 ])
 def test_another_language_only_when_the_detector_confirms_it(text, diet, expected):
     assert run(text, diet).get("intent")["name"] == expected
+
+
+@pytest.mark.parametrize("text, diet, expected", [
+    ("あ", "thank", "nlu_fallback"),        # a lone kana is a slip, not thanks: ask again
+    ("え…", "affirm", "nlu_fallback"),
+    ("５", "inform", "inform"),              # a bare number answers the question asked
+    ("二", "inform", "inform"),
+    ("はい", "affirm", "affirm"),
+    ("👍", "affirm", "affirm"),
+])
+def test_a_lone_kana_is_not_guessed(text, diet, expected):
+    assert run(text, diet).get("intent")["name"] == expected

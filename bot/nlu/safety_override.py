@@ -53,6 +53,8 @@ class SafetyIntentOverride(CappedTextComponent, IntentClassifier):
                 replace_intent(message, URGENT_INTENT)
             elif foreign and current not in (EMERGENCY_INTENT, URGENT_INTENT):
                 replace_intent(message, FOREIGN_INTENT)
+            elif language.says_too_little(text) and current not in (EMERGENCY_INTENT, URGENT_INTENT):
+                replace_intent(message, UNCLEAR_INTENT)  # 「あ」: ask again rather than guess
             elif current in (EMERGENCY_INTENT, URGENT_INTENT) and found.level is None:
                 replace_intent(message, CHECK_INTENT)  # the classifier alone: ask, do not alarm
             elif current == FOREIGN_INTENT:

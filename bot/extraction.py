@@ -36,8 +36,8 @@ NEG = (r"(?:ない|無い|ねえ|ねー|なし|無し|なく|無く|ありませ
 
 EMPLOYMENT_STATUS: Dict[str, Tuple[str, ...]] = {
     "never_worked": (
-        r"(?:働|はたら)いたこと(?:が|は|も)?%NEG%", r"(?:働|はたら)いた(?:経験|けいけん)(?:が|は|も)?%HARDLY%%NEG%",
-        r"職歴(?:が|は)?%HARDLY%(?:%NEG%|ゼロ)", r"就職したこと(?:が|は)?%NEG%", r"仕事(?:を)?したこと(?:が|は)?%NEG%",
+        r"(?:働|はたら)いたこと(?:が|は|も)?%HARDLY%%NEG%", r"(?:働|はたら)いた(?:経験|けいけん)(?:が|は|も)?%HARDLY%%NEG%",
+        r"職歴(?:が|は)?%HARDLY%(?:%NEG%|ゼロ)", r"就職したこと(?:が|は)?%NEG%", r"仕事(?:を)?したこと(?:が|は)?%HARDLY%%NEG%",
         r"(?:仕事|しごと)の(?:経験|けいけん)(?:が|は)?%HARDLY%%NEG%", r"社会経験(?:が|は)?(?:%NEG%|ゼロ)",
         r"(?:アルバイト|バイト)(?:も|すら|さえ)(?:した|やった)こと(?:が)?%NEG%", r"一度も(?:働|はたら)いて(?:い)?(?:ない|ません)",
     ),
@@ -195,6 +195,7 @@ CONCERNS: Dict[str, Tuple[str, ...]] = {
                r"認知症", r"寝たきり", r"親として", r"ワンオペ", r"両立", r"(?:看病|世話)(?:で|が)"),
     "youth": (r"引きこも", r"ひきこも", r"ニート", r"[12二十]0?代", r"中退", r"不登校", r"不当校", r"職歴(?:が|は)?%HARDLY%(?:%NEG%|ゼロ)",
               r"(?:働|はたら)いたこと(?:が|は|も)?%NEG%", r"ずっと(?:家|いえ)(?:に|で)?(?:い|お)", r"(?:部屋|へや|家)から(?:出|で)",
+              r"閉じこも", r"(?:家|いえ|部屋|へや)に(?:こも|閉じこも)",
               r"昼夜逆転", r"卒業してから"),
     "older": (r"高齢", r"年金(?:暮らし|生活|だけ)", r"ねんきんだけ", r"定年", r"シルバー", r"[6789六七八九]0?代", r"老後", r"年寄り",
               r"再雇用"),
@@ -450,6 +451,7 @@ def _charset(items: Sequence[Tuple[Any, Any]]) -> Optional[Set[str]]:
 #: Macros of lexicon entries: a negative ending, and the adverbs that may come before one.
 MACROS = {
     "%NEG%": NEG,
+    "%AT_ALL%": r"(?:特に|とくに|別に|べつに|何も|なにも)?",  # 「特にないです」 is a plain no
     "%HARDLY%": r"(?:ほとんど|ほぼ|あまり|あんまり|全く|まったく|全然|ぜんぜん|一度も|いっぺんも)?",
     "%BIT%": r"(?:ぜんぜん|全然|あまり|あんまり|まったく|全く|よう|まだ|すこし|少し|ちょっと)?",
     # 寮 in kana, but not inside むりょう (無料) or きゅうりょう (給料): a word start or after の
@@ -586,10 +588,13 @@ class _Subject:
 def _family_patterns() -> Tuple[str, str]:
     people = _people_alt()
     about = rf"(?P<rel>{people})(?:\([^)]{{0,6}}\))?(?:の[^、。,]{{0,10}}?)?(?:のこと|の事|について|の件|の相談|の将来|の就職)"
-    doing = (rf"(?P<rel>{people})(?:\([^)]{{0,6}}\))?(?:が|は|も|って|、|,)(?P<mid>[^、。,!?]{{0,14}}?)(?:{FAMILY_SITUATION})")
+    doing = (rf"(?P<rel>{people})(?:\([^)]{{0,6}}\))?(?:が|は|も|って|、|,)(?:(?P<relage>{_NUM}){_AGE_UNIT}(?:で|です|、|,)+)?"
+             rf"(?P<mid>[^、。,!?]{{0,14}}?)(?:{FAMILY_SITUATION})")
     return about, doing
 
 
+#: A relative younger than this is not the one looking for work (子どもが3歳で、…).
+_WORKING_AGE = 15
 #: Caring for the relative: 母が認知症で介護のため仕事を辞めた (介護離職) is the resident's own job.
 _CARING = r"介護|看病|世話|面倒を見|付き添"
 _EXISTENCE = r"[0-9〇一二三四五六七八九十]+(?:人|名)|ふたり|ひとり|^(?:い|お)(?:て|る|ます|ります)|がいて"
@@ -603,6 +608,8 @@ def _subject(msg: _Message, known: Mapping[str, Any]) -> _Subject:
     for m in itertools.chain(_rx(about).finditer(msg.text), _rx(doing).finditer(msg.text)):
         if "mid" in m.groupdict() and _rx(_RESIDENTS_OWN).search(m.group("mid") or ""):
             continue  # 子どもが3人いて仕事がない, 母が認知症で介護のため仕事を辞めた: the job is the resident's
+        if (parse_number(m.groupdict().get("relage") or "") or _WORKING_AGE) < _WORKING_AGE:
+            continue  # 子どもが3歳で、仕事が見つからない: a small child; the job is the resident's
         if _rx(rf"(?:{SELF_WORDS})も").search(msg.text, m.end()):
             return _Subject(None, stated=False)  # 子どもが不登校で、わたしも仕事を…: both; ask whose
         return _Subject("family_member", _group_of().get(m.group("rel")))
@@ -726,10 +733,15 @@ _CHILD_NOUN = r"子ども達|子どもたち|子ども|子供|こども|うち�
 _CHILD_SPECIFIC = r"息子|むすこ|娘|むすめ|男の子|女の子|長男|長女|次男|次女"
 _NO_CHILDREN = rf"(?:{_CHILD_NOUN})(?:は|が|も)?(?:%NEG%|いない|いません|おらん|おらへん|おりません|いてない|いーひん|0人|ゼロ)"
 
+#: A household of the couple alone: no children live with them (「夫婦二人です」, not 「夫婦二人とも」).
+_ONLY_COUPLE = (r"(?:夫婦|ふうふ|(?:夫|妻|主人|嫁|旦那|だんな|パートナー)と)(?:の)?(?:二人|ふたり|2人)(?!とも)|夫婦(?:だけ|のみ)")
+
 
 def _children(msg: _Message, ages: _Ages, asking: Optional[str]) -> Optional[int]:
-    """Number of children: 「子ども3人」「3人の子」「息子2人と娘1人」, 0 for 「子どもはいません」,
-    else the number of children whose ages were listed (「3歳と5歳の子」)."""
+    """Number of children: 「子ども3人」「3人の子」「息子2人と娘1人」, 0 for 「子どもはいません」 or
+    「夫婦二人です」, else the number of children whose ages were listed (「3歳と5歳の子」)."""
+    if _rx(_ONLY_COUPLE).search(msg.text) and not _rx(rf"{_CHILD_NOUN}|{_CHILD_SPECIFIC}").search(msg.text):
+        return 0
     generic: List[int] = []
     specific: List[int] = []
     for value, start, end in msg.quantities_of(COUNT):
@@ -1089,11 +1101,11 @@ def _choice_answer(msg: _Message, asking: str) -> Optional[str]:
 #: Short answers that only make sense as the answer to that question.
 _ASKED: Dict[str, Tuple[Tuple[str, str], ...]] = {
     "consulting_for": (("family_member", r"家族|%PEOPLE%"), ("self", rf"{SELF_WORDS}|本人")),
-    "public_assistance": (("no", r"^(?:%NEG%|いいえ|いや|ううん)|受けて(?:い)?(?:ない|ません)|もらって(?:い)?(?:ない|ません)"),
+    "public_assistance": (("no", r"^%AT_ALL%(?:%NEG%|いいえ|いや|ううん)|受けて(?:い)?(?:ない|ません)|もらって(?:い)?(?:ない|ません)"),
                           ("applying", r"申請|しんせい|したい|考え|検討"),
                           ("receiving", r"^(?:はい|うん|ええ)|受けて|受給|もらって|もろて")),
-    "health": (("good", rf"^(?:特に|とくに|別に|べつに)?(?:問題)?(?:は)?{NEG}|問題(?:は)?{NEG}|大丈夫|元気|健康"),),
-    "employment_status": (("unemployed", r"^(?:%NEG%|してない|していない|してません|しとらん|してへん)"),
+    "health": (("good", r"^%AT_ALL%(?:問題)?(?:は)?%NEG%|問題(?:は)?%NEG%|大丈夫|元気|健康"),),
+    "employment_status": (("unemployed", r"^%AT_ALL%(?:%NEG%|してない|していない|してません|しとらん|してへん)"),
                           ("employed_nonregular", r"契約"),),
     "household": (("alone", r"^(?:一人|ひとり|独り)(?:です|だ|や)?$|^自分だけ|一人で"),
                   ("single_parent", r"子(?:ども|供)?(?:と|だけ)"),
@@ -1159,7 +1171,7 @@ def _read_answer(raw: str, msg: _Message, asking: str) -> Any:
     return _choice_answer(msg, asking) if asking in CHOICES else None
 
 
-_NO_BENEFITS = rf"^(?:特に|とくに|何も|なにも)?(?:{NEG}|もらって(?:い)?(?:ない|ません))"
+_NO_BENEFITS = r"^%AT_ALL%(?:%NEG%|もらって(?:い)?(?:ない|ません))"
 
 
 # =========================================================================== concerns

@@ -160,6 +160,12 @@ FREE_TEXT = [
     ("正社員ではありません。派遣です", {"employment_status": "employed_nonregular"}),
     ("失業保険はもらっていません", {}),
     ("子どもはいません", {"children": 0}),
+    ("夫婦二人です", {"household": "with_partner", "children": 0}),  # the couple alone
+    # a relative's age before the comma: an adult is the one consulted about, a small child is not
+    ("息子が28歳で、もう3年くらい家にこもってます", {"consulting_for": "family_member", "age": 28}),
+    ("子どもが3歳で、仕事が見つからない", {"children": 1, "youngest_child_age": 3, "employment_status": "unemployed"}),
+    ("妻と二人暮らしです", {"household": "with_partner", "children": 0}),
+    ("夫婦二人とも仕事がない", {"household": "with_partner", "employment_status": "unemployed"}),
     ("収入はありません", {"monthly_income": 0}),
     ("元気がない", {}),
     # nothing to read
@@ -247,6 +253,10 @@ ANSWERS = [
     ("申請中・申請したい", "public_assistance", {"public_assistance": "applying"}),
     ("受けていない", "public_assistance", {"public_assistance": "no"}),
     ("特にない", "benefits", {"benefits": ["none"]}),
+    ("特にないです", "public_assistance", {"public_assistance": "no"}),  # 特に before the no
+    ("とくにしてないです", "employment_status", {"employment_status": "unemployed"}),
+    ("働いたことはほとんどないです", "age", {"employment_status": "never_worked"}),
+    ("夫婦二人です", "children", {"household": "with_partner", "children": 0}),  # not two children
     ("何ももらっていない", "benefits", {"benefits": ["none"]}),
     ("年金と児童扶養手当", "benefits", {"benefits": ["child_support_allowance", "pension"]}),
     ("すぐ働きたい", "work_readiness", {"work_readiness": "ready_now"}),
@@ -294,6 +304,7 @@ def test_odd_arguments_are_ignored(asking, known):
 
 
 CONCERNS = [
+    ("息子が部屋に閉じこもっています", {"youth", "family"}),
     ("会社をクビになりました", {"job_loss"}),
     ("家賃が払えなくて追い出されそうです", {"housing"}),
     ("カードローンの返済が追いつかない", {"debt"}),

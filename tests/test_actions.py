@@ -110,6 +110,18 @@ async def test_yes_or_no_to_a_choice_question(domain, field, no, follow_up):
     assert customs(d, "ask")  # and a question follows
 
 
+@pytest.mark.parametrize("extra, starts", [({"consulting_for": "family_member"}, "ご本人は今、お仕事"),
+                                            ({"consulting_for": "self"}, "今、お仕事"),
+                                            ({"consulting_for": "family_member", "easy_ja": True}, "いま しごと")])
+async def test_a_family_consultation_asks_about_the_person_concerned(domain, extra, starts):
+    slots = {"age": 28, "requested_slot": "age", **extra}
+    d = CollectingDispatcher()
+    await ValidateIntakeForm().run(d, tracker("28歳です", "inform", slots), domain)
+    asked = [m for m in d.messages if m.get("buttons")][0]
+    assert asked["text"].startswith(starts)  # 「ご本人は…」: the resident is not the one asked about
+    assert customs(d, "ask")[0]["field"] == "employment_status"
+
+
 async def test_an_answer_to_another_question_is_kept_and_said_back(domain):
     slots = {"consulting_for": "self", "age": 28, "employment_status": "unemployed", "requested_slot": "months_without_work"}
     d = CollectingDispatcher()

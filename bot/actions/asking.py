@@ -8,7 +8,7 @@ would otherwise call a second action (with the whole conversation as JSON) to as
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Text
+from typing import Any, Dict, Optional, Text
 
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -16,17 +16,25 @@ from bot.fields import CHOICES, INPUT_KIND
 from bot.screening import progress
 
 
-def question(field: str, domain: Dict[Text, Any], *, easy: bool = False) -> Dict[str, Any]:
-    """The ``utter_question_<field>`` variant to say: the やさしい日本語 one when the resident needs it.
+def question(field: str, domain: Dict[Text, Any], slots: Optional[Dict[Text, Any]] = None) -> Dict[str, Any]:
+    """The ``utter_question_<field>`` variant to say: the one whose slot conditions all hold and
+    that has the most of them (やさしい日本語 first, then the family wording 「ご本人は…」), else the plain one.
 
     Uttered as plain text and buttons rather than by response name, because Rasa's template
     interpolation would try to fill the ``{...}`` of every button payload and log the slots.
     """
+    slots = slots or {}
     variants = domain.get("responses", {}).get(f"utter_question_{field}", [])
-    default = next((v for v in variants if not v.get("condition")), variants[0] if variants else {})
-    if easy:
-        return next((v for v in variants if v.get("condition")), default)
-    return default
+
+    def holds(variant: Dict[str, Any]) -> bool:
+        return all(slots.get(c.get("name")) == c.get("value") for c in variant.get("condition") or [])
+
+    def rank(variant: Dict[str, Any]) -> tuple:
+        names = [c.get("name") for c in variant.get("condition") or []]
+        return ("easy_ja" in names, len(names))
+
+    matching = [v for v in variants if holds(v)]
+    return max(matching, key=rank) if matching else (variants[0] if variants else {})
 
 
 def ask_payload(field: str, domain: Dict[Text, Any]) -> Dict[str, Any]:
@@ -50,6 +58,6 @@ def ask(dispatcher: CollectingDispatcher, field: str, slots: Dict[Text, Any], do
     done, total = progress(slots)
     if total and done and total - done == 2 and field not in ("consent", "contact"):
         dispatcher.utter_message(text="あと すこし です。" if easy else "あと少しです。")
-    variant = question(field, domain, easy=easy)
+    variant = question(field, domain, slots)
     dispatcher.utter_message(text=variant.get("text"), buttons=list(variant.get("buttons") or []))
     dispatcher.utter_message(json_message=ask_payload(field, domain))

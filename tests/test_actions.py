@@ -122,6 +122,22 @@ async def test_a_family_consultation_asks_about_the_person_concerned(domain, ext
     assert customs(d, "ask")[0]["field"] == "employment_status"
 
 
+async def test_back_in_the_form_after_a_misunderstanding_the_same_question_comes_again(domain):
+    # In work (パート), so months_without_work does not apply; it is still the domain's first empty slot.
+    slots = {"consulting_for": "self", "age": 38, "employment_status": "employed_nonregular", "housing": "renting",
+             "eviction_risk": False, "rent_arrears_months": 0, "household": "single_parent", "children": 2,
+             "youngest_child_age": 4, "monthly_income": 100000, "public_assistance": "no",
+             "benefits": ["child_support_allowance"], "health": "good", "requested_slot": "debts"}
+    after_fallback = tracker("元気です", "nlu_fallback", slots).current_state()
+    after_fallback["latest_action_name"] = "action_fallback"
+    d = CollectingDispatcher()
+    events = await ValidateIntakeForm().run(d, Tracker.from_dict(after_fallback), domain)
+    assert slot_sets(events) == {"requested_slot": "debts"}  # ours, not Rasa's months_without_work
+    assert [a["field"] for a in customs(d, "ask")] == ["debts"]  # asked again, with its buttons
+    answer = slot_sets(await ValidateIntakeForm().run(CollectingDispatcher(), tracker("ない", "deny", slots), domain))
+    assert answer["debts"] is False and "months_without_work" not in answer
+
+
 async def test_an_answer_to_another_question_is_kept_and_said_back(domain):
     slots = {"consulting_for": "self", "age": 28, "employment_status": "unemployed", "requested_slot": "months_without_work"}
     d = CollectingDispatcher()

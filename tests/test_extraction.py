@@ -257,6 +257,8 @@ ANSWERS = [
     ("とくにしてないです", "employment_status", {"employment_status": "unemployed"}),
     ("働いたことはほとんどないです", "age", {"employment_status": "never_worked"}),
     ("夫婦二人です", "children", {"household": "with_partner", "children": 0}),  # not two children
+    ("事務がいいです", "debts", {}),  # a wish, not a yes to 「借金はありますか」
+    ("伝えてもいいです", "consent", {"consent": True}),
     ("何ももらっていない", "benefits", {"benefits": ["none"]}),
     ("年金と児童扶養手当", "benefits", {"benefits": ["child_support_allowance", "pension"]}),
     ("すぐ働きたい", "work_readiness", {"work_readiness": "ready_now"}),

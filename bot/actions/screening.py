@@ -50,9 +50,17 @@ class ValidateIntakeForm(FormValidationAction):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         events, slots, handled = await absorb_latest(dispatcher, tracker)
-        if not handled:
+        if not handled and tracker.latest_action_name == "action_listen":
             return []  # the form rejects; a rule takes over (crisis, person, stop ...)
         field = next_field(slots)
+        if not handled:
+            # Back after a side step (not understood, office list): the same question again, and
+            # requested_slot from our plan, else Rasa takes the domain's first empty slot (one that
+            # may not apply, such as months_without_work for someone in work) and reads the next
+            # 「ない」 as its answer.
+            if field:
+                ask(dispatcher, field, slots, domain)
+            return [SlotSet("requested_slot", field)]
         if field:
             ask(dispatcher, field, slots, domain)
         return events + [

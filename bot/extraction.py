@@ -1152,8 +1152,31 @@ def _answer_asked(raw: str, msg: _Message, asking: str, fields: Dict[str, Any]) 
         fields[asking] = "with_family"  # 「親と住んでます」 to 「お住まいは？」: the family's home
         return
     value = _read_answer(raw, msg, asking)
+    if value is None and asking == "youngest_child_age":
+        value = _school_age(msg)
     if value is not None and value != "":
         fields[asking] = value
+
+
+#: A child's school year as an age at the start of that year: 小1 is 6, 中1 12, 高1 15; 年少/年中/年長
+#: of kindergarten 3/4/5. Parents often answer 「下は小3」 rather than with an age.
+_SCHOOL_YEAR = (r"(?P<stage>小学校?|小|しょう|中学校?|中|ちゅう|高校|高|こう)(?P<year>[1-6一二三四五六])(?:年|ねん)?"
+                r"|(?P<kinder>年少|年中|年長|ねんしょう|ねんちゅう|ねんちょう)")
+_STAGE_AGE = {"小": 5, "し": 5, "中": 11, "ち": 11, "高": 14, "こ": 14}
+_KINDER_AGE = {"年少": 3, "ねんしょう": 3, "年中": 4, "ねんちゅう": 4, "年長": 5, "ねんちょう": 5}
+
+
+def _school_age(msg: _Message) -> Optional[int]:
+    """The youngest age that the school years in the message stand for, or None."""
+    ages = []
+    for m in _rx(_SCHOOL_YEAR).finditer(msg.text):
+        if m.group("kinder"):
+            ages.append(_KINDER_AGE[m.group("kinder")])
+            continue
+        stage, year = m.group("stage")[0], parse_number(m.group("year")) or 0
+        if stage in "小し" or year <= 3:  # 中学・高校 have three years
+            ages.append(_STAGE_AGE[stage] + year)
+    return min(ages) if ages else None
 
 
 def _read_answer(raw: str, msg: _Message, asking: str) -> Any:

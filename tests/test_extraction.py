@@ -282,6 +282,8 @@ ANSWERS = [
     # a free-text answer still fills everything it says
     ("46歳で、子どもは2人です", "age", {"age": 46, "children": 2}),
     ("3歳と5歳です", "youngest_child_age", {"youngest_child_age": 3}),
+    ("下は小3", "youngest_child_age", {"youngest_child_age": 8}),  # school years as ages
+    ("上は中1、下は年長", "youngest_child_age", {"youngest_child_age": 5}),
 ]
 
 

@@ -517,11 +517,15 @@ _INNER_SPACE = r"(?<![a-z0-9]) | (?![a-z0-9])"
 _MAX_MENTIONS = 100
 
 
+#: HTML tags pasted or typed into a message (「<b>40</b>歳」): not words, and they split numbers.
+_MARKUP = r"</?[a-z][^<>]{0,200}>"
+
+
 class _Message:
     """The folded message, its clauses and sentences, and helpers to look around a position."""
 
     def __init__(self, raw: str):
-        self.text = _rx(_INNER_SPACE).sub("", fold(raw))
+        self.text = _rx(_INNER_SPACE).sub("", fold(_rx(_MARKUP).sub("", raw)))
         self.quantities = scan(self.text)[:_MAX_MENTIONS]
         self.clauses = self._breaks(_CLAUSE_BREAK)
         self.sentences = self._breaks(_SENTENCE_BREAK)

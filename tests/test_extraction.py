@@ -160,6 +160,7 @@ FREE_TEXT = [
     ("正社員ではありません。派遣です", {"employment_status": "employed_nonregular"}),
     ("失業保険はもらっていません", {}),
     ("子どもはいません", {"children": 0}),
+    ("<b>40</b>歳です", {"age": 40}),  # markup does not split the number
     ("夫婦二人です", {"household": "with_partner", "children": 0}),  # the couple alone
     # a relative's age before the comma: an adult is the one consulted about, a small child is not
     ("息子が28歳で、もう3年くらい家にこもってます", {"consulting_for": "family_member", "age": 28}),

@@ -593,7 +593,7 @@ class _Subject:
 def _family_patterns() -> Tuple[str, str]:
     people = _people_alt()
     about = rf"(?P<rel>{people})(?:\([^)]{{0,6}}\))?(?:の[^、。,]{{0,10}}?)?(?:のこと|の事|について|の件|の相談|の将来|の就職)"
-    doing = (rf"(?P<rel>{people})(?:\([^)]{{0,6}}\))?(?:が|は|も|って|、|,)(?:(?P<relage>{_NUM}){_AGE_UNIT}(?:で|です|、|,)+)?"
+    doing = (rf"(?P<rel>{people})(?:\([^)]{{0,6}}\))?(?:が|は|も|って|、|,)(?:(?P<relage>{_NUM}){_AGE_UNIT}(?:で|です|なん|ですが|だけど|やけど|けど|が|、|,)+)?"
              rf"(?P<mid>[^、。,!?]{{0,14}}?)(?:{FAMILY_SITUATION})")
     return about, doing
 

@@ -164,6 +164,7 @@ FREE_TEXT = [
     ("夫婦二人です", {"household": "with_partner", "children": 0}),  # the couple alone
     # a relative's age before the comma: an adult is the one consulted about, a small child is not
     ("息子が28歳で、もう3年くらい家にこもってます", {"consulting_for": "family_member", "age": 28}),
+    ("娘が24歳なんですが、大学を出てから仕事が続かず", {"consulting_for": "family_member", "age": 24}),
     ("子どもが3歳で、仕事が見つからない", {"children": 1, "youngest_child_age": 3, "employment_status": "unemployed"}),
     ("妻と二人暮らしです", {"household": "with_partner", "children": 0}),
     ("夫婦二人とも仕事がない", {"household": "with_partner", "employment_status": "unemployed"}),

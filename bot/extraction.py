@@ -1150,6 +1150,8 @@ def _answer_asked(raw: str, msg: _Message, asking: str, fields: Dict[str, Any]) 
     for name in _NO_ONLY_ABOUT_ASKED.get(asking, ()):
         if fields.get(name) is False:
             del fields[name]
+    if asking == "job_history":
+        fields.pop("employment_status", None)  # 「コンビニのバイトを半年」 was then, not now
     if asking in fields:
         return
     if asking == "housing" and fields.get("household") == "with_parents":

@@ -281,6 +281,7 @@ ANSWERS = [
     ("秘密", "debts", {"debts": DECLINED}),
     ("パスで", "public_assistance", {"public_assistance": DECLINED}),
     ("ノーコメント", "job_history", {"job_history": DECLINED}),
+    ("コンビニのバイトを半年くらい", "job_history", {"job_history": "コンビニのバイトを半年くらい"}),  # past work: not the current status
     # a free-text answer still fills everything it says
     ("46歳で、子どもは2人です", "age", {"age": 46, "children": 2}),
     ("3歳と5歳です", "youngest_child_age", {"youngest_child_age": 3}),

@@ -1273,6 +1273,8 @@ def _read_fields(msg: _Message, subject: _Subject, asking: Optional[str]) -> Dic
         "eviction_risk": True if msg.hits("eviction_risk") else None,
         "language": _language(msg),
     }
+    if subject.family and not subject.stated and found["household"] == "with_partner" and asking != "household":
+        found["household"] = None  # 「夫の給料で…」 from a parent consulting about a child: the caller's spouse
     found.update(_durations(msg, asking))
     if found.get("rent_arrears_months") and asking != "rent_arrears_months":
         found["debts"] = True  # unpaid rent told unprompted is an arrear (protocol: debts covers rent)

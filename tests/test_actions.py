@@ -294,6 +294,17 @@ async def test_request_for_person_reuses_the_open_ticket(domain):
     assert len(await tickets_for(db_engine.get_engine(), "resident-2")) == 1
 
 
+@pytest.mark.parametrize("text", ["人と話すのがつらいみたいです", "人見知りで、人と話すのが苦手です"])
+async def test_finding_people_hard_is_asked_about_before_any_ticket(domain, text):
+    d = CollectingDispatcher()
+    events = await ActionHandoff().run(d, tracker(text, "request_human", sender="resident-shy"), domain)
+    assert events == [] and not customs(d, "handoff")  # no ticket, no pause
+    assert [b["payload"] for b in d.messages[0]["buttons"]] == ["/request_human", "/resume"]
+    assert await tickets_for(db_engine.get_engine(), "resident-shy") == []
+    await ActionHandoff().run(d, tracker("/request_human", "request_human", sender="resident-shy"), domain)
+    assert len(await tickets_for(db_engine.get_engine(), "resident-shy")) == 1  # the button: a person
+
+
 async def test_request_in_office_hours_is_live_and_pauses_the_bot(domain, monkeypatch):
     monkeypatch.setenv("INTAKE_NOW", "2026-11-24T10:00:00+09:00")  # a Tuesday morning
     d = CollectingDispatcher()

@@ -9,6 +9,7 @@ with ``POST /conversations/{id}/execute?output_channel=latest``; :class:`ActionH
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any, Dict, List, Optional, Sequence, Text
 
 from rasa_sdk import Action, Tracker
@@ -136,6 +137,17 @@ class ActionSafetyResponse(Action):
         return events
 
 
+#: Talking with people described as hard (shy, anxious): a situation, not a request for a person.
+_PEOPLE_HARD = re.compile(r"(?:人|ひと|他人|たにん)(?:と|に|の前で)(?:話|はな|しゃべ|喋|関わ|かかわ|会|あ)[^。！？!?]{0,8}?"
+                          r"(?:苦手|にがて|つら|辛|怖|こわ|しんど|無理|むり|できな|でけへん|不安|緊張|きんちょう|ダメ|だめ)"
+                          r"|人見知り|ひとみしり|対人恐怖|コミュ障")
+
+
+def finds_people_hard(text: str) -> bool:
+    """True for 「人と話すのがつらい」「人見知りで」; never for a typed quick reply (``/request_human``)."""
+    return not text.startswith("/") and bool(_PEOPLE_HARD.search(text))
+
+
 class ActionHandoff(Action):
     """「人と話したい」: a person from the support team, now or by call-back."""
 
@@ -143,6 +155,15 @@ class ActionHandoff(Action):
         return "action_handoff"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        if finds_people_hard(tracker.latest_message.get("text") or ""):
+            # 「人と話すのがつらいみたい」 shares its words with 「人と話したい」: ask before calling staff.
+            say(dispatcher, tracker,
+                "教えてくださってありがとうございます。人と話すのがつらい方も、安心して使える窓口があります。"
+                "いま職員と直接話したい、ということでしょうか？",
+                "おしえて くれて ありがとう ございます。いま しょくいん と はなしたい ですか？",
+                buttons=[{"title": "人と話したい", "payload": "/request_human"},
+                         {"title": "このまま続ける", "payload": "/resume"}])
+            return []
         prof = await profile()
         slots = dict(tracker.slots)
         urgency = higher(slots.get("crisis"), (slots.get("referral") or {}).get("urgency")) or "normal"

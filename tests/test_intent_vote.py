@@ -112,3 +112,23 @@ def test_hiragana_copies_and_normalised_ngrams_are_learned_stored_and_used(stora
     (with_copies, chosen), (without, _) = confidence(both), confidence(plain)
     assert chosen == GOLD
     assert all(a > b + 0.05 for a, b in zip(with_copies, without)), (with_copies, without)
+
+
+def test_kana_fold_lets_an_all_katakana_message_meet_the_hiragana_copies(storage):
+    """「シャッキン ガ カエセナイ」 typed in katakana: with kana_fold it reads like the hiragana copies."""
+    examples = {"housing_trouble": ["家賃を払えません", "家賃を滞納しています", "退去を求められました"],
+                "debt_trouble": ["借金を返せません", "返済が遅れています", "督促状が届きました"]}
+    messages = tokenized(*(t for texts in examples.values() for t in texts))
+    for message, intent in zip(messages, [i for i, texts in examples.items() for _ in texts]):
+        message.set("intent", intent)
+    probe = ["シャッキン ガ カエセナイ", "ヤチン ヲ タイノウ"]
+
+    def confidences(name: str, kana_fold: bool) -> list:
+        config = {"diet_weight": 0.0, "hiragana_copies": True, "kana_fold": kana_fold}
+        CharNgramIntentVote.create(config, storage, Resource(name), context()).train(TrainingData(messages))
+        loaded = CharNgramIntentVote.load(config, storage, Resource(name), context())  # the flag survives loading
+        return [p[gold] for p, gold in zip(loaded.vote(probe), ["debt_trouble", "housing_trouble"])]
+
+    folded, unfolded = confidences("folded", True), confidences("unfolded", False)
+    assert all(p > 0.5 for p in folded), folded
+    assert all(a > b + 0.05 for a, b in zip(folded, unfolded)), (folded, unfolded)

@@ -11,6 +11,8 @@ beats either alone. Options, each measured on the benchmark's folds before it wa
 - ``hiragana_copies``: every training example is learned a second time in hiragana (Sudachi's
   reading of its kanji and katakana words, spaced by word, as residents who write without kanji
   do: 「よやく を とりけし たい」), so an all-hiragana message meets n-grams it knows.
+- ``kana_fold``: the n-grams are read after katakana → hiragana (:func:`bot.textnorm.fold`), so a
+  message typed all in katakana (「ソウダンリョウ イクラデスカ」) meets the hiragana copies' n-grams.
 
 This component trains the linear model on the same examples, then replaces
 ``intent`` / ``intent_ranking`` by ``diet_weight × DIET + (1 − diet_weight) × logistic regression``.
@@ -38,6 +40,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.nlu.constants import TOKENS_NAMES
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot import textnorm
 from bot.nlu.ja_tokenizer import TOKEN_READING
 from bot.nlu.word_vectors import TOKEN_NORM
 
@@ -47,11 +50,11 @@ def fold(text: str) -> str:
     return unicodedata.normalize("NFKC", text).lower()
 
 
-def _vectorizer(vocabulary: Optional[Dict[str, int]] = None) -> Any:
+def _vectorizer(vocabulary: Optional[Dict[str, int]] = None, kana_fold: bool = False) -> Any:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    return TfidfVectorizer(analyzer="char", ngram_range=(1, 3), preprocessor=fold, sublinear_tf=True,
-                           vocabulary=vocabulary)
+    return TfidfVectorizer(analyzer="char", ngram_range=(1, 3), preprocessor=textnorm.fold if kana_fold else fold,
+                           sublinear_tf=True, vocabulary=vocabulary)
 
 
 def softmax(scores: np.ndarray) -> np.ndarray:
@@ -116,7 +119,7 @@ class CharNgramIntentVote(GraphComponent, IntentClassifier):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         return {"diet_weight": 0.5, "vector_weight": 0.0, "norm_ngrams": False, "hiragana_copies": False,
-                "C": 10.0, "max_iter": 5000, "ranking_length": 10, "max_chars": 2000}
+                "kana_fold": False, "C": 10.0, "max_iter": 5000, "ranking_length": 10, "max_chars": 2000}
 
     def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
                  model: Optional[Dict[str, Any]] = None) -> None:
@@ -147,7 +150,8 @@ class CharNgramIntentVote(GraphComponent, IntentClassifier):
             norms += [norms[i] for i, _ in copies]  # the same words, so the same normalised forms
             rows += [i for i, _ in copies]  # ... and the same word vectors
         labels = [examples[i].get(INTENT) for i in rows]
-        vectorizers = [_vectorizer()] + ([_vectorizer()] if self.config["norm_ngrams"] else [])
+        kana = bool(self.config["kana_fold"])
+        vectorizers = [_vectorizer(kana_fold=kana)] + ([_vectorizer(kana_fold=kana)] if self.config["norm_ngrams"] else [])
         blocks = [v.fit_transform(t) for v, t in zip(vectorizers, (texts, norms))]
         if dense is not None:
             blocks.append(csr_matrix(dense[rows]))
@@ -181,7 +185,8 @@ class CharNgramIntentVote(GraphComponent, IntentClassifier):
             with model_storage.read_from(resource) as directory:
                 meta = json.loads((directory / "vote.json").read_text(encoding="utf-8"))
                 arrays = np.load(directory / "vote.npz")
-                vectorizers = [_vectorizer(vocabulary) for vocabulary in meta["vocabularies"]]
+                kana = bool({**cls.get_default_config(), **config}["kana_fold"])
+                vectorizers = [_vectorizer(vocabulary, kana) for vocabulary in meta["vocabularies"]]
                 for k, vectorizer in enumerate(vectorizers):
                     vectorizer.idf_ = arrays[f"idf{k}"]
                 model = _fitted(vectorizers, meta["classes"], arrays["coef"], arrays["intercept"],

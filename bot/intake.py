@@ -153,8 +153,9 @@ def _fields_from_message(
         out[asking] = _YES_NO_QUESTIONS[asking][0]  # 「いいえ」 to 「今、お仕事はされていますか？」
     if intent in FAQ_INTENTS and out.get(asking) in (UNKNOWN, DECLINED):
         out.pop(asking)  # 「ひみつ は まもられますか」 asks about privacy; it declines nothing
-    if asking in TEXT_FIELDS and intent in _NOT_FREE_TEXT:
-        out.pop(asking, None)  # 「相談ってお金かかりますか？」 is a question, not a job history
+    if asking in TEXT_FIELDS and intent in _NOT_FREE_TEXT and out.get(asking) != "none":
+        out.pop(asking, None)  # 「相談ってお金かかりますか？」 is a question, not a job history ...
+        # ... but 「連絡先はない」 (the button's title, typed) says so in so many words
     elif asking in TEXT_FIELDS and intent == "deny":
         out[asking] = "none" if asking == "contact" else "なし"
     return out, set(result.concerns)

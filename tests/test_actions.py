@@ -138,6 +138,13 @@ async def test_back_in_the_form_after_a_misunderstanding_the_same_question_comes
     assert answer["debts"] is False and "months_without_work" not in answer
 
 
+@pytest.mark.parametrize("intent", ["inform", "ask_privacy", "deny"])
+async def test_no_contact_typed_is_an_answer_whatever_the_classifier_said(domain, intent):
+    slots = {"consulting_for": "self", "consent": True, "requested_slot": "contact"}
+    events = await ValidateIntakeForm().run(CollectingDispatcher(), tracker("連絡先はない", intent, slots), domain)
+    assert slot_sets(events)["contact"] == "none"
+
+
 async def test_an_answer_to_another_question_is_kept_and_said_back(domain):
     slots = {"consulting_for": "self", "age": 28, "employment_status": "unemployed", "requested_slot": "months_without_work"}
     d = CollectingDispatcher()

@@ -87,6 +87,21 @@ def test_book_from_the_referral_with_a_typed_wish(stack):
     assert stats["booking"][0] == "60代" and booking["destination"] in stats["booking"][2]
 
 
+def test_a_slot_typed_as_its_button_reads_is_taken(stack):
+    chat = screened(stack["url"])
+    out = chat.say("予約したいです")
+    ask = customs(out, "ask")[-1]
+    if ask["field"] == "booking_destination":
+        ask = customs(chat.say(ask["choices"][0]["payload"]), "ask")[-1]
+    title = ask["choices"][1]["title"]  # 「11月24日(火) 9:35〜10:25」, typed instead of pressed
+    out = chat.say(title)
+    assert customs(out, "ask")[-1]["field"] == "booking_consent"  # not the same slot offered again
+    out = chat.say("はい")
+    (booking,) = customs(out, "booking")
+    hour, minute = title.split(" ")[1].split("〜")[0].split(":")
+    assert booking["status"] == "booked" and booking["start"][11:16] == f"{int(hour):02d}:{minute}"
+
+
 def test_bad_dates_get_clear_replies_and_nothing_is_written(stack):
     chat = RestChat(stack["url"])
     chat.say("予約したいです")

@@ -80,6 +80,15 @@ async def _offer(tracker: Tracker, prof: Profile, wish: Optional[str]) -> tuple:
                                                                           urgency=urgency, limit=flow.OFFER)
 
 
+async def _single_fit(tracker: Tracker, prof: Profile, req: Any) -> Any:
+    """The one free slot that fits ``req``, or None when none or several do."""
+    if req is None or req.problem is not None:
+        return None
+    found = await store.open_slots(get_engine(), tracker.get_slot("booking_destination"), clock.now(), profile=prof,
+                                   urgency=_urgency(tracker), limit=2, predicate=lambda s: matches(req, s.start, s.end))
+    return found[0] if len(found) == 1 else None
+
+
 class ActionBookingStart(Action):
     """「予約したい」: book at the referral's office (asking which when there are several)."""
 
@@ -190,6 +199,12 @@ class ValidateBookingForm(FormValidationAction):
                 say(dispatcher, tracker, flow.refusal_note("not_a_slot"), "その じかん は えらべません。")
                 return [SlotSet("booking_wish", None)]
             return [SlotSet("booking_slot", slot.local_start.isoformat())]
+        wish = tracker.get_slot("booking_wish")
+        if intent == "affirm" and wish:
+            # 「はい」 to an offer of exactly one slot (the one that fits the wish): that slot.
+            only = await _single_fit(tracker, prof, parse_when(wish, now))
+            if only is not None:
+                return [SlotSet("booking_slot", only.local_start.isoformat()), SlotSet("booking_wish", None)]
         if text.startswith("/"):
             return []
         req = parse_when(text, now)
@@ -198,11 +213,11 @@ class ValidateBookingForm(FormValidationAction):
         if req.problem:
             say(dispatcher, tracker, flow.problem_note(req.problem), "ひにち と じかん を おしえて ください。")
             return [SlotSet("booking_wish", None)]
-        if req.at and len(req.dates) == 1:  # 「12月3日の10時」: one exact time, take it if it is free
-            found = await store.open_slots(get_engine(), dest, now, profile=prof, urgency=_urgency(tracker), limit=2,
-                                           predicate=lambda s: matches(req, s.start, s.end))
-            if len(found) == 1:
-                return [SlotSet("booking_slot", found[0].local_start.isoformat()), SlotSet("booking_wish", None)]
+        if (req.at or req.time_from) and len(req.dates) == 1:
+            # 「12月3日の10時」, or a button's title typed (「12月9日(水) 9:35〜10:25」): one free slot fits, take it
+            only = await _single_fit(tracker, prof, req)
+            if only is not None:
+                return [SlotSet("booking_slot", only.local_start.isoformat()), SlotSet("booking_wish", None)]
         return [SlotSet("booking_wish", text[:200])]
 
     async def _consent(self, dispatcher, tracker, intent, text) -> Optional[List[Dict[str, Any]]]:

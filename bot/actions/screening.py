@@ -53,16 +53,14 @@ class ValidateIntakeForm(FormValidationAction):
         if not handled and tracker.latest_action_name == "action_listen":
             return []  # the form rejects; a rule takes over (crisis, person, stop ...)
         field = next_field(slots)
+        if field:
+            ask(dispatcher, field, slots, domain)
         if not handled:
             # Back after a side step (not understood, office list): the same question again, and
             # requested_slot from our plan, else Rasa takes the domain's first empty slot (one that
             # may not apply, such as months_without_work for someone in work) and reads the next
             # 「ない」 as its answer.
-            if field:
-                ask(dispatcher, field, slots, domain)
             return [SlotSet("requested_slot", field)]
-        if field:
-            ask(dispatcher, field, slots, domain)
         return events + [
             SlotSet("intake_turns", int(slots.get("intake_turns") or 0) + 1),
             SlotSet("requested_slot", field),

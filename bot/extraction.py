@@ -1145,7 +1145,7 @@ def _non_answer(msg: _Message, asking: str) -> Optional[str]:
 _NO_ONLY_ABOUT_ASKED = {"rent_arrears_months": ("debts",), "eviction_risk": ("debts",)}
 
 
-def _answer_asked(raw: str, msg: _Message, asking: str, fields: Dict[str, Any]) -> None:
+def _answer_asked(raw: str, msg: _Message, asking: str, fields: Dict[str, Any], subject: _Subject) -> None:
     """Fill the asked field from a short answer when the general reading did not."""
     for name in _NO_ONLY_ABOUT_ASKED.get(asking, ()):
         if fields.get(name) is False:
@@ -1154,6 +1154,9 @@ def _answer_asked(raw: str, msg: _Message, asking: str, fields: Dict[str, Any]) 
         fields.pop("employment_status", None)  # 「コンビニのバイトを半年」 was then, not now
     if asking in fields:
         return
+    if asking == "household" and subject.family and fields.get("monthly_income") is not None \
+            and not _rx(_LIVING_WITH).search(msg.text):
+        return  # 「年金と夫の給料で月30万」 from a parent: the family's income, not whom the child lives with
     if asking == "housing" and fields.get("household") == "with_parents":
         fields[asking] = "with_family"  # 「親と住んでます」 to 「お住まいは？」: the family's home
         return
@@ -1249,9 +1252,13 @@ def extract(text: str, *, asking: Optional[str] = None, known: Optional[Mapping[
     subject = _subject(msg, known if isinstance(known, Mapping) else {})
     result.fields = _read_fields(msg, subject, asking)
     if asking:
-        _answer_asked(raw, msg, asking, result.fields)
+        _answer_asked(raw, msg, asking, result.fields, subject)
     result.concerns = _concerns(msg, result.fields, subject)
     return result
+
+
+#: Words of living together: 「夫と暮らしています」 tells the household, 「夫の給料で」 does not.
+_LIVING_WITH = r"住|暮ら|くらし|同居|一緒|いっしょ|(?:と|で)(?:二人|ふたり|2人)"
 
 
 def _read_fields(msg: _Message, subject: _Subject, asking: Optional[str]) -> Dict[str, Any]:
@@ -1273,7 +1280,7 @@ def _read_fields(msg: _Message, subject: _Subject, asking: Optional[str]) -> Dic
         "eviction_risk": True if msg.hits("eviction_risk") else None,
         "language": _language(msg),
     }
-    if subject.family and not subject.stated and found["household"] == "with_partner" and asking != "household":
+    if subject.family and not subject.stated and found["household"] == "with_partner" and not _rx(_LIVING_WITH).search(msg.text):
         found["household"] = None  # 「夫の給料で…」 from a parent consulting about a child: the caller's spouse
     found.update(_durations(msg, asking))
     if found.get("rent_arrears_months") and asking != "rent_arrears_months":

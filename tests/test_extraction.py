@@ -304,8 +304,9 @@ def test_known_family_consultation_makes_an_age_the_relatives():
     assert extract("72歳です", known={"consulting_for": "family_member"}).fields == {"age": 72}
     assert extract("私は45歳で、息子は28歳です", known={"consulting_for": "family_member"}).fields == {"age": 28}
     # the caller's husband is not the consulted daughter's partner; asked directly, it is an answer
-    assert "household" not in extract("年金と夫の給料で月30万くらい", asking="monthly_income",
-                                      known={"consulting_for": "family_member"}).fields
+    for asking in ("monthly_income", "household"):  # even to the household question: income, not who lives where
+        assert "household" not in extract("年金と夫の給料で月30万くらい", asking=asking,
+                                          known={"consulting_for": "family_member"}).fields
     assert extract("夫と暮らしています", asking="household", known={"consulting_for": "family_member"}).fields["household"] == "with_partner"
 
 

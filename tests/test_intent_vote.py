@@ -81,15 +81,21 @@ def test_hiragana_copy_and_normalised_text_come_from_sudachi():
     assert norm_text(Message(data={"text": "こんにちは"})) == "こんにちは"  # no tokens: the text itself
 
 
-def test_hiragana_copies_and_normalised_ngrams_are_learned_stored_and_used(storage):
-    """Trained on kanji examples only, the vote still reads an all-hiragana message with them."""
-    from bot.nlu.intent_vote import norm_text
-
+def kanji_examples() -> list:
+    """Tokenized, labelled examples written with kanji only."""
     examples = {"housing_trouble": ["家賃を払えません", "家賃を滞納しています", "退去を求められました"],
                 "debt_trouble": ["借金を返せません", "返済が遅れています", "督促状が届きました"]}
     messages = tokenized(*(t for texts in examples.values() for t in texts))
     for message, intent in zip(messages, [i for i, texts in examples.items() for _ in texts]):
         message.set("intent", intent)
+    return messages
+
+
+def test_hiragana_copies_and_normalised_ngrams_are_learned_stored_and_used(storage):
+    """Trained on kanji examples only, the vote still reads an all-hiragana message with them."""
+    from bot.nlu.intent_vote import norm_text
+
+    messages = kanji_examples()
     probe = tokenized("しゃっきん が かえせない", "やちん を たいのう")
     GOLD = ["debt_trouble", "housing_trouble"]
 
@@ -116,11 +122,7 @@ def test_hiragana_copies_and_normalised_ngrams_are_learned_stored_and_used(stora
 
 def test_kana_fold_lets_an_all_katakana_message_meet_the_hiragana_copies(storage):
     """「シャッキン ガ カエセナイ」 typed in katakana: with kana_fold it reads like the hiragana copies."""
-    examples = {"housing_trouble": ["家賃を払えません", "家賃を滞納しています", "退去を求められました"],
-                "debt_trouble": ["借金を返せません", "返済が遅れています", "督促状が届きました"]}
-    messages = tokenized(*(t for texts in examples.values() for t in texts))
-    for message, intent in zip(messages, [i for i, texts in examples.items() for _ in texts]):
-        message.set("intent", intent)
+    messages = kanji_examples()
     probe = ["シャッキン ガ カエセナイ", "ヤチン ヲ タイノウ"]
 
     def confidences(name: str, kana_fold: bool) -> list:

@@ -14,6 +14,11 @@ from bench.procs import ROOT, rest_stack, tracebacks
 
 MODEL = ROOT / "models" / "current.tar.gz"
 
+#: The clock of the shared stacks (``INTAKE_NOW``): 23:10 on Monday 2026-11-23, a national holiday,
+#: when residents write and the desks are shut. Without it an urgent referral made in office hours
+#: hands the chat to a person (no menu), and the same test passes at night and fails at 10:00.
+NIGHT = "2026-11-23T23:10:00+09:00"
+
 
 def pytest_configure(config: pytest.Config) -> None:
     """One data key for the whole run (and the servers it starts), so tests never write var/data.key."""
@@ -86,7 +91,7 @@ class RestChat:
 def rest_base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if not MODEL.exists():
         pytest.fail("models/current.tar.gz is missing: run scripts/train.sh (make test does it)")
-    with rest_stack(MODEL, tmp_path_factory.mktemp("stack"), timeout=240) as stack:
+    with rest_stack(MODEL, tmp_path_factory.mktemp("stack"), timeout=240, env={"INTAKE_NOW": NIGHT}) as stack:
         yield stack["url"]
         for name, count in tracebacks(stack["logs"]).items():
             if count:

@@ -12,10 +12,10 @@ from typing import Any, Dict, Iterator, List
 import pytest
 
 from bench.procs import rest_stack, tracebacks
-from tests.conftest import MODEL, RestChat
+from tests.conftest import MODEL, NIGHT, RestChat
 
 pytestmark = pytest.mark.server
-NOW = "2026-11-23T23:10:00+09:00"
+NOW = NIGHT
 
 
 @pytest.fixture(scope="module")

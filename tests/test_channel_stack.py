@@ -14,13 +14,13 @@ from typing import Any, Callable, Dict, Iterator, List
 import pytest
 import requests
 
-from bench.procs import ROOT, rest_stack
+from bench.procs import rest_stack
 from integrations.channels import inbound
 from tests.channel_harness import FakeBotApi, FakeLineApi, sign
+from tests.conftest import MODEL, NIGHT
 
 pytestmark = pytest.mark.server
 
-MODEL = ROOT / "models" / "current.tar.gz"
 TOKEN = "424242:stack-test-token"
 SECRET = "stack_secret-1"
 LINE_SECRET = "abcdefabcdefabcdefabcdefabcdef12"
@@ -62,7 +62,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dict[str, Any]]:
                             "TELEGRAM_API_BASE_URL": fakes.bot_api.url, "LINE_CHANNEL_SECRET": LINE_SECRET,
                             "LINE_CHANNEL_ACCESS_TOKEN": LINE_TOKEN, "LINE_API_BASE_URL": fakes.line_api.url}.items():
             mp.setenv(name, value)  # rest_stack passes our environment to rasa
-        with rest_stack(MODEL, tmp_path_factory.mktemp("channels-stack"), timeout=240) as running:
+        with rest_stack(MODEL, tmp_path_factory.mktemp("channels-stack"), timeout=240,
+                        env={"INTAKE_NOW": NIGHT}) as running:
             yield {"url": running["url"], "bot_api": fakes.bot_api, "line_api": fakes.line_api, "logs": running["logs"]}
 
 

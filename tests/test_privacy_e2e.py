@@ -15,11 +15,11 @@ from typing import Any, Dict, Iterator, List, Optional
 import pytest
 
 from bench.procs import rest_stack, tracebacks
-from tests.conftest import MODEL, RestChat
+from tests.conftest import MODEL, NIGHT, RestChat
 from tests.privacy_support import forms, leaks, sqlite_files
 
 pytestmark = pytest.mark.server
-NOW = "2026-11-23T23:10:00+09:00"
+NOW = NIGHT
 FIRST = "46歳です。派遣切りにあって、家賃を2か月滞納しています。大家さんに出ていけと言われました"
 PHONE = "090-4321-8765"
 ANSWERS = {"contact": f"電話は{PHONE}です", "job_history": "倉庫のピッキングを8年やっていました",

@@ -19,11 +19,11 @@ import pytest
 import requests
 
 from bench.procs import ROOT, child_env, free_port, rest_stack, spawn, stop, tracebacks, wait_http
+from tests.conftest import MODEL, NIGHT
 
 pytestmark = pytest.mark.server
 sync_api = pytest.importorskip("playwright.sync_api")
 
-MODEL = ROOT / "models" / "current.tar.gz"
 OUT = ROOT / "test-output"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
@@ -40,7 +40,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dict[str, Any]]:
     secret = secrets.token_urlsafe(24)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("WEBCHAT_SECRET", secret)  # rasa's channel and the web server must share it
-        with rest_stack(MODEL, tmp, timeout=240) as rasa:
+        with rest_stack(MODEL, tmp, timeout=240, env={"INTAKE_NOW": NIGHT}) as rasa:
             port = free_port()
             log = tmp / "web.log"
             web = spawn([sys.executable, "-m", "integrations.webchat", "serve", "--host", "127.0.0.1",

@@ -8,10 +8,11 @@ person, stop, restart). The Rasa adapters in ``bot/actions`` only translate this
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Set, Tuple
 
-from bot import language
+from bot import language, textnorm
 from bot.extraction import extract
 from bot.fields import (
     BENEFIT_CODES,
@@ -78,6 +79,10 @@ _EMPATHY = {
 }
 
 
+#: 「ある」「少しあります」 to a free-text question (配慮してほしいこと…): yes, without the content yet.
+_BARE_THERE_IS = re.compile(r"^(?:少し|すこし|ちょっと|一応|いちおう)?(?:ある|あります|あるよ|あるかも|あるかもしれません|あるけど|ありますけど)(?:です|ね|よ)?$")
+
+
 @dataclass
 class Turn:
     """What the latest message did to the intake."""
@@ -92,6 +97,8 @@ def absorb(parse: Mapping[str, Any], slots: Mapping[str, Any], profile: Profile)
     intent = (parse.get("intent") or {}).get("name") or "nlu_fallback"
     text = parse.get("text") or ""
     asking = slots.get("requested_slot")
+    if asking in TEXT_FIELDS and _BARE_THERE_IS.match(textnorm.fold(text).strip(" 。、.!！")):
+        intent = "affirm"  # not 「場所は？」 (the classifier's guess for a lone 「ある」)
     turn = Turn()
 
     fields, noticed = _fields_from_message(text, intent, parse.get("entities") or [], asking, slots)
@@ -122,6 +129,9 @@ def absorb(parse: Mapping[str, Any], slots: Mapping[str, Any], profile: Profile)
         turn.notes.append(_EMPATHY[PROBLEM_INTENTS[intent]])
     elif intent == "out_of_scope" and not changed:
         turn.notes.append(_say(easy, "ごめんなさい、そのことにはお答えできません。相談の続きをお願いします。", "ごめんなさい。その しつもん には こたえられません。"))
+    elif not changed and asking in TEXT_FIELDS and intent == "affirm":
+        turn.notes.append(_say(easy, "ありがとうございます。よろしければ、その内容を書いてください。書きにくいときは「答えたくない」でも大丈夫です。",
+                               "ありがとう ございます。どんな こと か かいて ください。"))
     elif not changed and asking in _YES_NO_QUESTIONS and intent == "affirm":
         turn.notes.append(_say(easy, *_YES_NO_QUESTIONS[asking][1:]))
     elif not changed and asking and intent in ("affirm", "deny", "inform", "correct", "greet", "thank"):

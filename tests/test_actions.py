@@ -16,7 +16,7 @@ from bot.actions.booking import ValidateBookingForm
 from bot.actions.conversation import ActionStop
 from bot.actions.handoff import ActionHandback, ActionHandoff, ActionSafetyCheck, ActionSafetyResponse, ActionStaffMessage
 from bot.actions.referral import ActionRoute
-from bot.actions.screening import ActionStartIntake, ValidateIntakeForm
+from bot.actions.screening import ActionResume, ActionStartIntake, ValidateIntakeForm
 from bot.db import engine as db_engine
 from bot.db.handoffs import open_ticket, tickets_for
 from rasa.shared.core.domain import Domain
@@ -40,13 +40,14 @@ def sqlite_db(tmp_path, monkeypatch):
 
 
 def tracker(text: str, intent: str, slots: Dict[str, Any] | None = None, *, form: str | None = "intake_form",
-            sender: str = "resident-1", entities: List[Dict[str, Any]] | None = None) -> Tracker:
+            sender: str = "resident-1", entities: List[Dict[str, Any]] | None = None,
+            events: List[Dict[str, Any]] | None = None) -> Tracker:
     return Tracker.from_dict({
         "sender_id": sender,
         "slots": slots or {},
         "latest_message": {"text": text, "intent": {"name": intent, "confidence": 0.9},
                            "entities": entities or [], "message_id": f"m-{abs(hash(text))}"},
-        "events": [],
+        "events": events or [],
         "paused": False,
         "latest_event_time": None,
         "followup_action": None,
@@ -293,6 +294,20 @@ async def test_violence_at_home_shows_the_violence_lines(domain):
     assert handoff["urgency"] == "urgent" and "0120-279-889" in {c["phone"] for c in handoff["contacts"]}
 
 
+def _after(action: str) -> List[Dict[str, Any]]:
+    """The events of a bot turn that ran ``action``, then the resident's 「続きから」."""
+    return [{"event": "action", "name": action}, {"event": "bot", "text": "…"}, {"event": "action", "name": "action_listen"},
+            {"event": "user", "text": "/resume", "parse_data": {"intent": {"name": "resume"}}}]
+
+
+@pytest.mark.parametrize("before, welcome", [("action_stop", True), ("action_greet", True),
+                                             ("action_handoff", False), ("action_fallback", False)])
+async def test_resume_welcomes_back_only_a_resident_who_left(domain, before, welcome):
+    d = CollectingDispatcher()
+    await ActionResume().run(d, tracker("/resume", "resume", {"age": 40}, form=None, events=_after(before)), domain)
+    assert ("おかえりなさい" in d.messages[0]["text"]) is welcome, d.messages
+
+
 async def test_request_for_person_reuses_the_open_ticket(domain):
     first, second = CollectingDispatcher(), CollectingDispatcher()
     await ActionHandoff().run(first, tracker("人と話したい", "request_human", form=None, sender="resident-2"), domain)
@@ -387,6 +402,16 @@ async def test_free_text_answer_and_no(domain):
     assert slot_sets(await ValidateIntakeForm().run(CollectingDispatcher(), t, domain))["job_history"].startswith("工場で5年")
     t = tracker("いいえ", "deny", {"requested_slot": "health_notes"})
     assert slot_sets(await ValidateIntakeForm().run(CollectingDispatcher(), t, domain))["health_notes"] == "なし"
+
+
+@pytest.mark.parametrize("text, intent", [("ある", "ask_location"), ("少しあります", "inform"), ("はい", "affirm")])
+async def test_a_bare_yes_to_a_free_text_question_asks_for_the_content(domain, text, intent):
+    d = CollectingDispatcher()
+    t = tracker(text, intent, {"consulting_for": "self", "requested_slot": "health_notes"})
+    assert "health_notes" not in slot_sets(await ValidateIntakeForm().run(d, t, domain))
+    said = "\n".join(m.get("text") or "" for m in d.messages)
+    assert "内容を書いてください" in said and "住所" not in said  # no office address for 「ある」
+    assert len(customs(d, "ask")) == 1  # and the screening goes on
 
 
 @pytest.mark.parametrize("text, wrong_intent, field, value", [

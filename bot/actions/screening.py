@@ -122,6 +122,23 @@ class ActionStartIntake(Action):
         return await start_intake(dispatcher, tracker)
 
 
+#: Actions after which 「続きから」 means coming back: the resident stopped or returned with a greeting.
+_LEFT = {"action_stop", "action_greet", "action_session_start"}
+
+
+def came_back(tracker: Tracker) -> bool:
+    """Whether the resident left (stopped, greeted anew, or a person took the chat) before this 「続きから」."""
+    events = list(tracker.events)
+    users = [i for i, e in enumerate(events) if e.get("event") == "user"]
+    for event in reversed(events[:users[-1]] if users else events):
+        kind = event.get("event")
+        if kind in ("resume", "session_started"):
+            return True
+        if kind == "action" and event.get("name") != "action_listen":
+            return event.get("name") in _LEFT
+    return True  # no history (a new session): welcome back
+
+
 class ActionResume(Action):
     """「続きから」: the slots were kept; the form picks up at the first missing question."""
 
@@ -129,7 +146,9 @@ class ActionResume(Action):
         return "action_resume"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        if next_field(tracker.slots):
+        if not came_back(tracker):  # 「このまま続ける」 to a side question: the resident never left
+            say(dispatcher, tracker, "はい、このまま続けます。", "はい。つづけます。")
+        elif next_field(tracker.slots):
             say(dispatcher, tracker, "おかえりなさい。前回の続きから伺います。", "おかえりなさい。つづき から はじめます。")
         else:
             say(dispatcher, tracker, "おかえりなさい。前回うかがった内容で、もう一度ご案内します。", "おかえりなさい。まえ の ないよう で あんない します。")

@@ -631,7 +631,10 @@ def _other_subject(msg: _Message, pos: int, subject: _Subject) -> bool:
     last = None
     for m in _rx(rf"(?P<rel>{_people_alt()})(?:\([^)]{{0,6}}\))?(?:は|が|も|って)").finditer(head):
         last = m
-    if last is None or _rx(rf"(?:{SELF_WORDS})(?:は|が|も)").search(head, last.end()):
+    me = _rx(rf"(?:{SELF_WORDS})(?:は|が|も)").search(head, last.end() if last else 0)
+    if me and subject.family:
+        return True  # 息子が引きこもりで、私は正社員です: the caller's job, not the son's
+    if last is None or me:
         return False
     if _rx(_RESIDENTS_OWN).search(head[last.end():]):
         return False  # 子どもが3人いて仕事がない, 母の介護で仕事を辞めた: the job is the resident's

@@ -165,6 +165,10 @@ FREE_TEXT = [
     # a relative's age before the comma: an adult is the one consulted about, a small child is not
     ("息子が28歳で、もう3年くらい家にこもってます", {"consulting_for": "family_member", "age": 28}),
     ("娘が24歳なんですが、大学を出てから仕事が続かず", {"consulting_for": "family_member", "age": 24}),
+    # the caller's own job, in a consultation about a relative: not the relative's
+    ("息子が引きこもりで、私は正社員です", {"consulting_for": "family_member"}),
+    ("息子は無職です。私は年金暮らしです", {"consulting_for": "family_member", "employment_status": "unemployed",
+                                            "benefits": ["pension"]}),
     ("子どもが3歳で、仕事が見つからない", {"children": 1, "youngest_child_age": 3, "employment_status": "unemployed"}),
     ("妻と二人暮らしです", {"household": "with_partner", "children": 0}),
     ("夫婦二人とも仕事がない", {"household": "with_partner", "employment_status": "unemployed"}),

@@ -80,7 +80,7 @@ _EMPATHY = {
 
 
 #: 「ある」「少しあります」 to a free-text question (配慮してほしいこと…): yes, without the content yet.
-_BARE_THERE_IS = re.compile(r"^(?:少し|すこし|ちょっと|一応|いちおう)?(?:ある|あります|あるよ|あるかも|あるかもしれません|あるけど|ありますけど)(?:です|ね|よ)?$")
+_BARE_THERE_IS = re.compile(r"^(?:少し|すこし|ちょっと|一応|いちおう)?(?:ある|あり|あります|あるよ|あるかも|あるかもしれません|あるけど|ありますけど)(?:です|ね|よ)?$")
 
 
 @dataclass

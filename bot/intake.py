@@ -123,7 +123,8 @@ def absorb(parse: Mapping[str, Any], slots: Mapping[str, Any], profile: Profile)
         turn.handled = False
     elif intent == "non_japanese":
         turn.notes.append(language.notice(turn.updates.get("language") or slots.get("language")))
-    elif intent in FAQ_INTENTS:
+    elif intent in FAQ_INTENTS and not (asking in TEXT_FIELDS and asking in changed):
+        # (a free-text answer despite a question-like intent is 「連絡先はない」: no privacy leaflet)
         turn.notes.append(profile.faq(FAQ_INTENTS[intent], easy=easy))
     elif intent in PROBLEM_INTENTS and not changed:
         turn.notes.append(_EMPATHY[PROBLEM_INTENTS[intent]])

@@ -142,8 +142,10 @@ async def test_back_in_the_form_after_a_misunderstanding_the_same_question_comes
 @pytest.mark.parametrize("intent", ["inform", "ask_privacy", "deny"])
 async def test_no_contact_typed_is_an_answer_whatever_the_classifier_said(domain, intent):
     slots = {"consulting_for": "self", "consent": True, "requested_slot": "contact"}
-    events = await ValidateIntakeForm().run(CollectingDispatcher(), tracker("連絡先はない", intent, slots), domain)
+    d = CollectingDispatcher()
+    events = await ValidateIntakeForm().run(d, tracker("連絡先はない", intent, slots), domain)
     assert slot_sets(events)["contact"] == "none"
+    assert not any("秘密" in (m.get("text") or "") for m in d.messages)  # an answer, not a question to answer
 
 
 async def test_an_answer_to_another_question_is_kept_and_said_back(domain):

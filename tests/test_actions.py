@@ -15,7 +15,7 @@ from bot.actions.asking import ask_payload
 from bot.actions.booking import ValidateBookingForm
 from bot.actions.conversation import ActionStop
 from bot.actions.handoff import ActionHandback, ActionHandoff, ActionSafetyCheck, ActionSafetyResponse, ActionStaffMessage
-from bot.actions.referral import ActionRoute
+from bot.actions.referral import ActionRoute, ActionShowOffices
 from bot.actions.screening import ActionResume, ActionStartIntake, ValidateIntakeForm
 from bot.db import engine as db_engine
 from bot.db.handoffs import open_ticket, tickets_for
@@ -327,6 +327,20 @@ async def test_finding_people_hard_is_asked_about_before_any_ticket(domain, text
     assert await tickets_for(db_engine.get_engine(), "resident-shy") == []
     await ActionHandoff().run(d, tracker("/request_human", "request_human", sender="resident-shy"), domain)
     assert len(await tickets_for(db_engine.get_engine(), "resident-shy")) == 1  # the button: a person
+
+
+@pytest.mark.parametrize("now, says", [
+    ("2026-11-30T11:00:00+09:00", "相談窓口は今、受付時間内です"),  # a Monday: the city desk is open, サポステ is not
+    ("2026-11-23T23:00:00+09:00", "次に開くのは 11月24日(火) 8:45"),  # 勤労感謝の日, 23:00
+])
+async def test_office_list_gives_each_office_and_when_the_city_desk_opens(domain, monkeypatch, now, says):
+    monkeypatch.setenv("INTAKE_NOW", now)
+    referral = {"referrals": [{"destination": "jiritsu_soudan"}, {"destination": "saposute"}, {"destination": "human_staff"}]}
+    d = CollectingDispatcher()
+    await ActionShowOffices().run(d, tracker("/show_offices", "show_offices", {"referral": referral}, form=None), domain)
+    texts = [m["text"] for m in d.messages]
+    assert [t.split("】")[0] for t in texts[:2]] == ["【みどり市くらし・しごとサポートセンター（自立相談支援機関）", "【みどり地域若者サポートステーション"]
+    assert "火〜土" in texts[1] and texts[2].startswith("みどり市の相談窓口") and says in texts[2]
 
 
 async def test_request_in_office_hours_is_live_and_pauses_the_bot(domain, monkeypatch):

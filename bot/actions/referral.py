@@ -75,11 +75,13 @@ class ActionShowOffices(Action):
         for code in codes:
             d = prof.destinations[code]
             dispatcher.utter_message(text=f"【{d.name}】\n住所：{d.address}\n電話：{d.phone}\n受付：{d.hours}")
-        now = clock.now()
+        now, city = clock.now(), prof.municipality.name
+        # The city's own desks: the other offices keep the hours listed above (サポステ 火〜土).
         if officehours.is_open(now, prof):
-            say(dispatcher, tracker, "今は受付時間内です。お電話でもご相談いただけます。", "いま は でんわ できます。")
+            say(dispatcher, tracker, f"{city}の相談窓口は今、受付時間内です。お電話でもご相談いただけます。ほかの窓口は上の受付時間をご覧ください。",
+                f"{city} の まどぐち は いま でんわ できます。")
         else:
             when = officehours.format_local(officehours.next_opening(now, prof), prof)
-            say(dispatcher, tracker, f"今は受付時間外です。次に窓口が開くのは {when} です。",
-                f"いま は しまって います。つぎ は {when} に あきます。")
+            say(dispatcher, tracker, f"{city}の相談窓口は今、受付時間外です。次に開くのは {when} です。",
+                f"{city} の まどぐち は いま しまって います。つぎ は {when} に あきます。")
         return []

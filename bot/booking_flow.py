@@ -6,9 +6,12 @@ confirmation that doubles as consent to share the intake summary with the office
 """
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
+from bot import textnorm
+from bot.numbers import parse_number
 from bot.profile import Profile
 from bot.slots import Slot
 from bot.when import WhenRequest, describe
@@ -65,6 +68,29 @@ def problem_note(problem: str) -> str:
         "vague": "日にちや時間帯を教えてください（例：明日の午後、来週の火曜10時、12/3）。",
         "unparsed": "日にちや時間帯を教えてください（例：明日の午後、来週の火曜10時、12/3）。",
     }.get(problem, "日にちや時間帯を教えてください（例：明日の午後、来週の火曜10時）。")
+
+
+_ORDINAL = re.compile(r"([0-9一二三四五]|ひと|ふた|みっ|よっ|いつ)(?:つ目|つめ|番目|ばんめ|個目|こめ)")
+_FIRST = re.compile(r"最初の|さいしょの|一番上|いちばん上|いちばんうえ|一番早い|いちばん早い|いちばんはやい")
+_LAST = re.compile(r"最後の|さいごの|一番下|いちばん下|いちばんした")
+_KANA_COUNT = {"ひと": 1, "ふた": 2, "みっ": 3, "よっ": 4, "いつ": 5}
+
+
+def offered_choice(text: str, offered: int) -> Optional[int]:
+    """「2つ目で」「最初の」「いちばん下」: the 0-based index of the offered button meant, or None
+    (residents on a phone answer a list by its position as often as by its label)."""
+    folded = textnorm.fold(text or "")
+    if not folded or len(folded) > 20 or not offered:
+        return None
+    m = _ORDINAL.search(folded)
+    if m:
+        n = _KANA_COUNT.get(m.group(1)) or parse_number(m.group(1))
+        return n - 1 if n and 1 <= n <= offered else None
+    if _FIRST.search(folded):
+        return 0
+    if _LAST.search(folded):
+        return offered - 1
+    return None
 
 
 def slot_buttons(slots: Sequence[Slot]) -> List[Dict[str, str]]:

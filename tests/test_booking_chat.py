@@ -102,6 +102,21 @@ def test_a_slot_typed_as_its_button_reads_is_taken(stack):
     assert booking["status"] == "booked" and booking["start"][11:16] == f"{int(hour):02d}:{minute}"
 
 
+@pytest.mark.parametrize("wish, pick, index", [(None, "2つ目で", 1), ("明日の午後がいいです", "最初のでお願いします", 0)])
+def test_an_offered_slot_picked_by_its_position_is_taken(stack, wish, pick, index):
+    chat = screened(stack["url"])
+    ask = customs(chat.say("予約したいです"), "ask")[-1]
+    if ask["field"] == "booking_destination":
+        ask = customs(chat.say(ask["choices"][0]["payload"]), "ask")[-1]
+    if wish:  # the position counts in the offer made for the wish, not the earliest slots
+        ask = customs(chat.say(wish), "ask")[-1]
+    meant = ask["choices"][index]["payload"].split('"booking_slot": "')[1].split('"')[0]
+    out = chat.say(pick)
+    assert [a["field"] for a in customs(out, "ask")][-1:] == ["booking_consent"], out
+    (booking,) = customs(chat.say("はい"), "booking")
+    assert booking["start"] == meant
+
+
 def test_bad_dates_get_clear_replies_and_nothing_is_written(stack):
     chat = RestChat(stack["url"])
     chat.say("予約したいです")

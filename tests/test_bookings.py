@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from bot import slots
+from bot import booking_flow as flow, slots
 from bot.db import bookings
 from bot.db.bookings import (
     book,
@@ -73,6 +73,13 @@ def test_typed_references_are_normalised(typed):
                                    "<script>alert(1)</script>", "🙂🙂🙂", "Y4K7MPQ" * 2000, None, 1234567])
 def test_things_that_are_not_references(typed):
     assert normalize_reference(typed) is None
+
+
+@pytest.mark.parametrize("text, index", [("2つ目で", 1), ("二番目", 1), ("３番目でお願いします", 2), ("ふたつめ", 1),
+                                         ("最初のやつ", 0), ("いちばん下", 4), ("6番目", None), ("来週の火曜", None),
+                                         ("10時がいい", None), ("12月3日の2時", None), ("もう最後にしたい", None)])
+def test_an_offered_button_named_by_its_position(text, index):
+    assert flow.offered_choice(text, 5) == index
 
 
 def test_reference_inside_a_sentence():

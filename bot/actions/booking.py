@@ -32,6 +32,7 @@ from bot.when import matches, parse_when
 #: Intents the booking form never answers itself: a rule takes over (safety, a person, stop ...).
 _LEAVE = frozenset({"crisis_emergency", "urgent_need", "safety_check", "request_human", "stop", "start_over", "show_offices",
                     "cancel_booking", "change_booking", "delete_my_data", "confirm_delete"})
+_SAFETY = frozenset({"crisis_emergency", "urgent_need", "safety_check"})
 _RESET = ("booking_destination", "booking_slot", "booking_wish", "booking_consent", "booking_misses")
 _STOP = {"title": "予約をやめる", "payload": "/stop"}
 
@@ -139,6 +140,8 @@ class ValidateBookingForm(FormValidationAction):
         asking = tracker.get_slot("requested_slot")
         intent, text = _intent(tracker), tracker.latest_message.get("text") or ""
         leaving = intent in _LEAVE or (intent == "deny" and asking != "booking_consent")  # 「やっぱりやめます」
+        if asking == "booking_slot" and intent not in _SAFETY and flow.offered_choice(text, flow.OFFER) is not None:
+            leaving = False  # 「最初のでお願いします」 picks the first button; it does not start over
         if asking and leaving and not (asking == "booking_reference" and store.find_reference_in(text)):
             return []  # the form rejects; a rule answers (crisis, a person, stop, another booking request)
         handler = {"booking_reference": self._reference, "booking_destination": self._destination,
@@ -207,6 +210,11 @@ class ValidateBookingForm(FormValidationAction):
                 return [SlotSet("booking_slot", only.local_start.isoformat()), SlotSet("booking_wish", None)]
         if text.startswith("/"):
             return []
+        if flow.offered_choice(text, flow.OFFER) is not None:  # 「2つ目で」: the same offer, by position
+            offered = (await _offer(tracker, prof, wish))[1]
+            pick = flow.offered_choice(text, len(offered))
+            if pick is not None:
+                return [SlotSet("booking_slot", offered[pick].local_start.isoformat()), SlotSet("booking_wish", None)]
         req = parse_when(text, now)
         if req.problem in ("unparsed",) and intent == "nlu_fallback":
             return None

@@ -607,7 +607,11 @@ _EXISTENCE = r"[0-9〇一二三四五六七八九十]+(?:人|名)|ふたり|ひ�
 _RESIDENTS_OWN = _EXISTENCE + "|" + _CARING
 
 
-def _subject(msg: _Message, known: Mapping[str, Any]) -> _Subject:
+#: A message that opens with who the writer is: 「シングルマザーで子ども2人…」 is about the writer.
+_SELF_INTRO = rf"^(?:{SELF_WORDS})?(?:は)?(?:シングル(?:マザー|ファザー|ママ|パパ)|シンママ|シンパパ|[母父]子家庭|ひとり親|一人親)"
+
+
+def _subject(msg: _Message, known: Mapping[str, Any], asking: Optional[str] = None) -> _Subject:
     """Family member when a relative's own situation is described (息子が働かない, 母のことで相談)."""
     about, doing = _family_patterns()
     for m in itertools.chain(_rx(about).finditer(msg.text), _rx(doing).finditer(msg.text)):
@@ -620,6 +624,8 @@ def _subject(msg: _Message, known: Mapping[str, Any]) -> _Subject:
         return _Subject("family_member", _group_of().get(m.group("rel")))
     if _rx(rf"(?:{SELF_WORDS})(?:自身)?(?:のこと|の事|の相談)|本人(?:です|が|から|で)|自分自身").search(msg.text):
         return _Subject("self")
+    if asking in (None, "consulting_for") and not known.get("consulting_for") and _rx(_SELF_INTRO).search(msg.text):
+        return _Subject("self")  # (not as an answer: 「ひとり親です」 may describe the daughter consulted about)
     if known.get("consulting_for") == "family_member":
         return _Subject("family_member", stated=False)
     return _Subject(None, stated=False)
@@ -1102,8 +1108,17 @@ def _choice_answer(msg: _Message, asking: str) -> Optional[str]:
     if natural:
         for code, src in natural:
             if _rx(src).search(msg.text):
+                if asking == "consulting_for" and code == "family_member" and _small_child(msg):
+                    return None  # 「下の子は小2です」: the resident's own child, not whom the consultation is about
                 return code
     return None
+
+
+def _small_child(msg: _Message) -> bool:
+    """A child below working age is named by school year (小2) or age (3歳)."""
+    ages = [parse_number(m.group(1)) for m in _rx(rf"({_NUM}){_AGE_UNIT}").finditer(msg.text)]
+    ages = [a for a in ages + [_school_age(msg)] if a is not None]
+    return bool(ages) and min(ages) < _WORKING_AGE
 
 
 #: Short answers that only make sense as the answer to that question.
@@ -1252,7 +1267,7 @@ def extract(text: str, *, asking: Optional[str] = None, known: Optional[Mapping[
     result = Extraction()
     if not msg.text:
         return result
-    subject = _subject(msg, known if isinstance(known, Mapping) else {})
+    subject = _subject(msg, known if isinstance(known, Mapping) else {}, asking)
     result.fields = _read_fields(msg, subject, asking)
     if asking:
         _answer_asked(raw, msg, asking, result.fields, subject)

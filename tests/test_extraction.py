@@ -49,7 +49,7 @@ FREE_TEXT = [
     ("夫を亡くし、14歳と11歳の子どもを一人で育てています",
      {"children": 2, "youngest_child_age": 11, "household": "single_parent"}),
     ("母子家庭です。児童扶養手当のことを教えてください",
-     {"household": "single_parent", "benefits": ["child_support_allowance"]}),
+     {"consulting_for": "self", "household": "single_parent", "benefits": ["child_support_allowance"]}),
     ("日本語があまりわかりません", {"language": "easy_ja"}),
     ("ポルトガル語で相談できますか", {"language": "pt"}),
     ("すぐにでも働きたいです", {"work_readiness": "ready_now"}),
@@ -95,7 +95,7 @@ FREE_TEXT = [
     ("家賃3か月も溜めてもうて、大家さんカンカンやねん",
      {"housing": "renting", "rent_arrears_months": 3, "debts": True}),
     ("寮出ていかなあかんねんけど", {"housing": "company_dorm", "eviction_risk": True}),
-    ("シンママやねん、4歳の子おるんやけど", {"household": "single_parent", "children": 1, "youngest_child_age": 4}),
+    ("シンママやねん、4歳の子おるんやけど", {"consulting_for": "self", "household": "single_parent", "children": 1, "youngest_child_age": 4}),
     ("うちの子、3年も家から出てへんねん", {"consulting_for": "family_member"}),
     ("心の病気で1年半働いてへん",
      {"health": "mental_health", "employment_status": "unemployed", "months_without_work": 18}),
@@ -165,6 +165,9 @@ FREE_TEXT = [
     # a relative's age before the comma: an adult is the one consulted about, a small child is not
     ("息子が28歳で、もう3年くらい家にこもってます", {"consulting_for": "family_member", "age": 28}),
     ("娘が24歳なんですが、大学を出てから仕事が続かず", {"consulting_for": "family_member", "age": 24}),
+    # opening with who the writer is: their own consultation, no need to ask
+    ("シングルマザーで子ども2人、パートの収入だけじゃ生活が苦しいです",
+     {"consulting_for": "self", "children": 2, "employment_status": "employed_nonregular", "household": "single_parent"}),
     # the caller's own job, in a consultation about a relative: not the relative's
     ("息子が引きこもりで、私は正社員です", {"consulting_for": "family_member"}),
     ("息子は無職です。私は年金暮らしです", {"consulting_for": "family_member", "employment_status": "unemployed",
@@ -272,6 +275,8 @@ ANSWERS = [
     ("自分のこと", "consulting_for", {"consulting_for": "self"}),
     ("家族のこと", "consulting_for", {"consulting_for": "family_member"}),
     ("息子です", "consulting_for", {"consulting_for": "family_member"}),
+    ("下の子は小2です", "consulting_for", {}),  # the resident's own young child: not an answer to whom
+    ("子どもは3歳です", "consulting_for", {"children": 1, "youngest_child_age": 3}),
     ("やさしい日本語", "language", {"language": "easy_ja"}),
     ("English", "language", {"language": "en"}),
     # わからない / 答えたくない

@@ -1197,6 +1197,8 @@ def _school_age(msg: _Message) -> Optional[int]:
     """The youngest age that the school years in the message stand for, or None."""
     ages = []
     for m in _rx(_SCHOOL_YEAR).finditer(msg.text):
+        if _rx(r"(?:生)?(?:の時|のとき|の頃|のころ|から|まで|で(?:不登校|中退|やめ|辞め))").match(msg.text, m.end()):
+            continue  # 「中2の時から不登校」: then, not now
         if m.group("kinder"):
             ages.append(_KINDER_AGE[m.group("kinder")])
             continue
@@ -1279,13 +1281,20 @@ def extract(text: str, *, asking: Optional[str] = None, known: Optional[Mapping[
 _LIVING_WITH = r"住|暮ら|くらし|同居|一緒|いっしょ|(?:と|で)(?:二人|ふたり|2人)"
 
 
+def _schoolchild(msg: _Message) -> Optional[int]:
+    """「下の子は小2です」「上は中1、下は小3」: the youngest child's age from school years."""
+    if not _rx(rf"{_CHILD_AFTER}|下の子|下は|末っ子").search(msg.text):
+        return None
+    return _school_age(msg)
+
+
 def _read_fields(msg: _Message, subject: _Subject, asking: Optional[str]) -> Dict[str, Any]:
     ages = _ages(msg, subject, asking)
     found: Dict[str, Any] = {
         "consulting_for": subject.value if subject.stated else None,
         "age": ages.own[-1] if ages.own else None,
         "children": _children(msg, ages, asking),
-        "youngest_child_age": _youngest(ages.children),
+        "youngest_child_age": _youngest(ages.children) if ages.children else _schoolchild(msg),
         "monthly_income": _income(msg, asking),
         "employment_status": _employment(msg, subject),
         "housing": _housing(msg),

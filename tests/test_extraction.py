@@ -165,6 +165,9 @@ FREE_TEXT = [
     # a relative's age before the comma: an adult is the one consulted about, a small child is not
     ("息子が28歳で、もう3年くらい家にこもってます", {"consulting_for": "family_member", "age": 28}),
     ("娘が24歳なんですが、大学を出てから仕事が続かず", {"consulting_for": "family_member", "age": 24}),
+    # school years are ages: the youngest child's, but not a year long past
+    ("上の子は中1、下の子は小3です", {"youngest_child_age": 8}),
+    ("息子が中2の時から不登校で今は25歳です", {"consulting_for": "family_member", "age": 25}),
     # opening with who the writer is: their own consultation, no need to ask
     ("シングルマザーで子ども2人、パートの収入だけじゃ生活が苦しいです",
      {"consulting_for": "self", "children": 2, "employment_status": "employed_nonregular", "household": "single_parent"}),
@@ -275,7 +278,7 @@ ANSWERS = [
     ("自分のこと", "consulting_for", {"consulting_for": "self"}),
     ("家族のこと", "consulting_for", {"consulting_for": "family_member"}),
     ("息子です", "consulting_for", {"consulting_for": "family_member"}),
-    ("下の子は小2です", "consulting_for", {}),  # the resident's own young child: not an answer to whom
+    ("下の子は小2です", "consulting_for", {"youngest_child_age": 7}),  # the resident's own young child, not whom
     ("子どもは3歳です", "consulting_for", {"children": 1, "youngest_child_age": 3}),
     ("やさしい日本語", "language", {"language": "easy_ja"}),
     ("English", "language", {"language": "en"}),

@@ -123,6 +123,16 @@ async def test_a_family_consultation_asks_about_the_person_concerned(domain, ext
     assert customs(d, "ask")[0]["field"] == "employment_status"
 
 
+@pytest.mark.parametrize("whom, says, not_says", [("self", "年齢を教えてください", "ご家族"),
+                                                  ("family_member", "ご本人（ご相談の方）の年齢", None)])
+async def test_the_age_question_mentions_family_only_when_it_may_apply(domain, whom, says, not_says):
+    d = CollectingDispatcher()
+    await ValidateIntakeForm().run(d, tracker("/inform{\"consulting_for\": \"%s\"}" % whom, "inform",
+                                              {"requested_slot": "consulting_for"}, entities=[{"entity": "consulting_for", "value": whom}]), domain)
+    (question,) = [m["text"] for m in d.messages if "年齢" in (m.get("text") or "")]
+    assert says in question and (not_says is None or not_says not in question)
+
+
 async def test_back_in_the_form_after_a_misunderstanding_the_same_question_comes_again(domain):
     # In work (パート), so months_without_work does not apply; it is still the domain's first empty slot.
     slots = {"consulting_for": "self", "age": 38, "employment_status": "employed_nonregular", "housing": "renting",

@@ -29,10 +29,10 @@ from bot.stats.events import booking_event
 from bot.summary import intake_summary
 from bot.when import matches, parse_when
 
-#: Intents the booking form never answers itself: a rule takes over (safety, a person, stop ...).
-_LEAVE = frozenset({"crisis_emergency", "urgent_need", "safety_check", "request_human", "stop", "start_over", "show_offices",
-                    "cancel_booking", "change_booking", "delete_my_data", "confirm_delete"})
 _SAFETY = frozenset({"crisis_emergency", "urgent_need", "safety_check"})
+#: Intents the booking form never answers itself: a rule takes over (safety, a person, stop ...).
+_LEAVE = _SAFETY | {"request_human", "stop", "start_over", "show_offices", "cancel_booking", "change_booking",
+                    "delete_my_data", "confirm_delete"}
 _RESET = ("booking_destination", "booking_slot", "booking_wish", "booking_consent", "booking_misses")
 _STOP = {"title": "予約をやめる", "payload": "/stop"}
 

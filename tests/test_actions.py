@@ -123,6 +123,21 @@ async def test_a_family_consultation_asks_about_the_person_concerned(domain, ext
     assert customs(d, "ask")[0]["field"] == "employment_status"
 
 
+async def test_almost_done_is_said_once_not_again_with_the_same_question(domain):
+    slots = {"consulting_for": "self", "age": 40, "employment_status": "unemployed", "months_without_work": 3,
+             "housing": "renting", "eviction_risk": False, "rent_arrears_months": 0, "household": "alone", "children": 0,
+             "monthly_income": 0, "public_assistance": "no", "benefits": ["none"], "health": "good", "debts": False,
+             "work_readiness": "ready_now"}
+    first, again = CollectingDispatcher(), CollectingDispatcher()
+    await ValidateIntakeForm().run(first, tracker("工場で5年働いていました", "inform", {**slots, "requested_slot": "job_history"}), domain)
+    assert customs(first, "ask")[0]["field"] == "work_preferences"
+    assert any(m.get("text") == "あと少しです。" for m in first.messages)
+    done = {**slots, "job_history": "工場で5年働いていました", "requested_slot": "work_preferences"}
+    await ValidateIntakeForm().run(again, tracker("ありがとうございます", "thank", done), domain)  # not an answer
+    assert customs(again, "ask")[0]["field"] == "work_preferences"
+    assert not any(m.get("text") == "あと少しです。" for m in again.messages)
+
+
 @pytest.mark.parametrize("whom, says, not_says", [("self", "年齢を教えてください", "ご家族"),
                                                   ("family_member", "ご本人（ご相談の方）の年齢", None)])
 async def test_the_age_question_mentions_family_only_when_it_may_apply(domain, whom, says, not_says):

@@ -51,12 +51,14 @@ def ask_payload(field: str, domain: Dict[Text, Any]) -> Dict[str, Any]:
     return payload
 
 
-def ask(dispatcher: CollectingDispatcher, field: str, slots: Dict[Text, Any], domain: Dict[Text, Any]) -> None:
-    """Says the question for ``field`` (with 「あと少しです」 near the end) and sends its ``ask``
-    payload. ``slots`` are the ones after this turn, so a switch to やさしい日本語 applies at once."""
+def ask(dispatcher: CollectingDispatcher, field: str, slots: Dict[Text, Any], domain: Dict[Text, Any],
+        *, again: bool = False) -> None:
+    """Says the question for ``field`` (with 「あと少しです」 near the end, once: not when ``again``)
+    and sends its ``ask`` payload. ``slots`` are the ones after this turn, so a switch to
+    やさしい日本語 applies at once."""
     easy = bool(slots.get("easy_ja"))
     done, total = progress(slots)
-    if total and done and total - done == 2 and field not in ("consent", "contact"):
+    if not again and total and done and total - done == 2 and field not in ("consent", "contact"):
         dispatcher.utter_message(text="あと すこし です。" if easy else "あと少しです。")
     variant = question(field, domain, slots)
     dispatcher.utter_message(text=variant.get("text"), buttons=list(variant.get("buttons") or []))

@@ -54,7 +54,7 @@ class ValidateIntakeForm(FormValidationAction):
             return []  # the form rejects; a rule takes over (crisis, person, stop ...)
         field = next_field(slots)
         if field:
-            ask(dispatcher, field, slots, domain)
+            ask(dispatcher, field, slots, domain, again=field == tracker.get_slot("requested_slot"))
         if not handled:
             # Back after a side step (not understood, office list): the same question again, and
             # requested_slot from our plan, else Rasa takes the domain's first empty slot (one that

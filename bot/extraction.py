@@ -1116,8 +1116,8 @@ def _choice_answer(msg: _Message, asking: str) -> Optional[str]:
 
 def _small_child(msg: _Message) -> bool:
     """A child below working age is named by school year (小2) or age (3歳)."""
-    ages = [parse_number(m.group(1)) for m in _rx(rf"({_NUM}){_AGE_UNIT}").finditer(msg.text)]
-    ages = [a for a in ages + [_school_age(msg)] if a is not None]
+    ages = [value for value, _, _ in msg.quantities_of(AGE)] + [_school_age(msg)]
+    ages = [a for a in ages if a is not None]
     return bool(ages) and min(ages) < _WORKING_AGE
 
 

@@ -319,6 +319,15 @@ def write(results: Dict[str, Any], out: Path) -> str:
     return md
 
 
+def keep(results: Dict[str, Any], directory: Path) -> Path:
+    """A complete run's JSON under bench/results/ (committed, unlike bench/out/), named by its date,
+    so the figures the README shows can be checked against the run that produced them."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"bench-{datetime.now(timezone.utc):%Y%m%d}.json"
+    path.write_text(json.dumps(results, ensure_ascii=False, indent=2, default=_plain), encoding="utf-8")
+    return path
+
+
 def main(argv: List[str] | None = None) -> int:
     args = parse_args(argv)
     procs.install_cleanup()
@@ -333,6 +342,7 @@ def main(argv: List[str] | None = None) -> int:
     md = write(results, args.out)
     if not args.quick and not results["errors"] and set(args.phases) == set(PHASES):  # complete runs only
         report.paste_into_readme(md, procs.ROOT / "README.md")
+        keep(results, procs.ROOT / "bench" / "results")
     print(md)
     log(f"wrote {args.out / 'bench.json'}" + (f"; phases with errors: {sorted(results['errors'])}" if results["errors"] else ""))
     return 1 if results["errors"] else 0

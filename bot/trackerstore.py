@@ -200,6 +200,9 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):
             trackerdb.truncate_wal(self.engine)
             logger.info("Erased a conversation on the resident's request (%d events).", deleted)
             return
+        if not tracker.events:  # the empty tracker Rasa saves on creating a conversation: nothing to write
+            self._keep(_Kept(tracker, 0, None))
+            return
         await self.stream_events(tracker)
         kept = self._kept.pop(sender_id, None)
         with self._session() as session:
@@ -212,8 +215,13 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):
             session.flush()  # assigns the ids (read after commit, each would be reloaded)
             newest = max((row.id for row in rows), default=None) or self._newest_id(session, sender_id)
             session.commit()
+        self._keep(_Kept(tracker, len(tracker.events), newest))
+
+    def _keep(self, kept: "_Kept") -> None:
+        """Remembers the tracker as saved (the least recently saved are forgotten first)."""
         if self._cache_size:
-            self._kept[sender_id] = _Kept(tracker, len(tracker.events), newest)
+            self._kept.pop(kept.tracker.sender_id, None)
+            self._kept[kept.tracker.sender_id] = kept
             while len(self._kept) > self._cache_size:
                 self._kept.popitem(last=False)
 

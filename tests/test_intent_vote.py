@@ -134,3 +134,20 @@ def test_kana_fold_lets_an_all_katakana_message_meet_the_hiragana_copies(storage
     folded, unfolded = confidences("folded", True), confidences("unfolded", False)
     assert all(p > 0.5 for p in folded), folded
     assert all(a > b + 0.05 for a, b in zip(folded, unfolded)), (folded, unfolded)
+
+
+def test_min_df_leaves_out_rare_ngrams_and_still_decides(storage):
+    """n-grams of fewer than ``min_df`` training texts are not columns; the vote still tells the
+    problems apart, and the stored, smaller vocabulary is what the loaded model reads."""
+    def trained(name: str, min_df: int) -> CharNgramIntentVote:
+        config = {"diet_weight": 0.0, "min_df": min_df}
+        CharNgramIntentVote.create(config, storage, Resource(name), context()).train(training_data())
+        return CharNgramIntentVote.load(config, storage, Resource(name), context())
+
+    every, common = trained("every", 1), trained("common", 2)
+    vocab_every, vocab_common = every._model["vectorizers"][0].vocabulary_, common._model["vectorizers"][0].vocabulary_
+    assert set(vocab_common) < set(vocab_every) and len(vocab_common) < len(vocab_every) / 2
+    assert "督" in vocab_every and "督" in vocab_common  # 督促: in two examples
+    assert "リボ" in vocab_every and "リボ" not in vocab_common  # リボ払い: in one
+    texts = ["家賃が払えない", "借金の返済が苦しい", "こんばんは"]
+    assert [max(v, key=v.get) for v in common.vote(texts)] == ["housing_trouble", "debt_trouble", "greet"]

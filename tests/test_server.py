@@ -41,6 +41,55 @@ def test_the_check_is_installed_once(action):
     assert RemoteAction._validate_action_result is wrapped
 
 
+def _sdk_events():
+    """One event of every kind the reply schema knows (rasa-sdk's classes where it has one)."""
+    from datetime import datetime
+
+    from rasa_sdk import events as ev
+
+    return [ev.SlotSet("age", 46), ev.SlotSet("benefits", ["unemployment"]), ev.AllSlotsReset(), ev.Restarted(),
+            ev.ActiveLoop("intake_form"), ev.ActiveLoop(None), ev.FollowupAction("action_listen"),
+            ev.UserUtteranceReverted(), ev.ActionReverted(), ev.ConversationPaused(), ev.ConversationResumed(),
+            ev.ReminderScheduled("EXTERNAL_reminder", datetime(2026, 12, 8, 9, 0), name="booking"),
+            ev.ReminderCancelled(name="booking"), ev.ActionExecuted("action_listen"), ev.SessionStarted(),
+            ev.BotUttered("年齢を教えてください。", {"custom": {"type": "ask", "field": "age"}}),
+            ev.UserUttered("45歳です", {"intent": {"name": "inform", "confidence": 1.0}, "entities": []}),
+            ev.LoopInterrupted(True), ev.ActionExecutionRejected("intake_form"), ev.AgentUttered("x"),
+            {"event": "entities", "entities": [{"entity": "age", "value": 45}]},
+            {"event": "form", "name": "intake_form"}, {"event": "form_validation", "validate": False},
+            {"event": "user_featurization", "use_text_for_featurization": True}, {"event": "export"}]
+
+
+def _mutations(event):
+    """Ways an event can be malformed: each field with a value of the wrong type, no name, extra kinds."""
+    bad = [{k: v for k, v in event.items() if k != "event"}, {**event, "event": 7}, {**event, "event": "no_such"},
+           {**event, "timestamp": "yesterday"}, {**event, "metadata": []}, "an event as text", None]
+    for key, value in event.items():
+        if key not in ("event", "timestamp"):
+            bad += [{**event, key: wrong} for wrong in (12345, "text", [1], {"a": 1}, None, True) if wrong != value]
+    return bad
+
+
+def test_the_fast_check_agrees_with_jsonschema_on_every_event_kind():
+    """ReplyCheck (one branch per event) accepts exactly what the full schema accepts."""
+    from jsonschema.exceptions import best_match
+    from jsonschema.validators import validator_for
+
+    from bot.server import ReplyCheck
+
+    schema = RemoteAction.action_response_format_spec()
+    reference, fast = validator_for(schema)(schema), ReplyCheck(schema)
+    events = _sdk_events()
+    assert {e["event"] for e in events} == set(fast._branches)
+    replies = [VALID, {}, {"events": events, "responses": VALID["responses"]}, [], "text", None,
+               {"events": None}, {"responses": [{"text": 5}]}, {"events": [{}]}]
+    replies += [{"events": [event], "responses": []} for event in events]
+    replies += [{"events": [bad]} for event in events for bad in _mutations(event)]
+    verdicts = [(fast.is_valid(r), best_match(reference.iter_errors(r)) is None) for r in replies]
+    assert [i for i, (a, b) in enumerate(verdicts) if a != b] == []
+    assert sum(ok for ok, _ in verdicts) > len(events) and sum(not ok for ok, _ in verdicts) > 100
+
+
 # ------------------------------------------------------------------ quick-reply payloads
 
 PAYLOADS = ['/affirm', '/dont_know', '/inform{"housing": "renting"}', '/inform{"age": 46}',

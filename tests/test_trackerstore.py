@@ -212,6 +212,27 @@ async def test_a_turn_saved_by_another_worker_is_read_not_the_kept_tracker(tmp_p
         store.engine.dispose()
 
 
+async def test_a_new_conversation_costs_no_query_until_its_first_turn_is_saved(tmp_path, use_keys):
+    """Rasa saves the empty tracker it creates for a new conversation: nothing to write, nothing to
+    ask the database (the retrieve before it found no row). The turn's save then writes every event."""
+    use_keys(new_key())
+    db = tmp_path / "trackers.db"
+    store, other = sqlite_store(db), sqlite_store(db)
+    statements = []
+    sa.event.listen(store.engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    created = await store.get_or_create_tracker("resident-8", append_action_listen=False)  # as Rasa's processor
+    assert len(created.events) == 0
+    assert len(statements) == 1 and statements[0].lstrip().upper().startswith("SELECT")  # the retrieve only
+    for event in conversation("resident-8").events:
+        created.update(event)
+    await store.save(created)
+    assert user_texts(await other.retrieve("resident-8")) == [WORDS]
+    await store.save(user_turn(await store.retrieve("resident-8"), "46歳です"))
+    assert len((await other.retrieve_full_tracker("resident-8")).events) == 12
+    for s in (store, other):
+        s.engine.dispose()
+
+
 async def test_events_added_but_never_saved_are_not_handed_out(tmp_path, use_keys):
     """A turn that failed before Rasa saved it leaves events on the kept object: they must not count."""
     use_keys(new_key())

@@ -13,6 +13,9 @@ beats either alone. Options, each measured on the benchmark's folds before it wa
   do: 「よやく を とりけし たい」), so an all-hiragana message meets n-grams it knows.
 - ``kana_fold``: the n-grams are read after katakana → hiragana (:func:`bot.textnorm.fold`), so a
   message typed all in katakana (「ソウダンリョウ イクラデスカ」) meets the hiragana copies' n-grams.
+- ``min_df``: an n-gram found in fewer training texts (hiragana copies included) is left out. At 3
+  the model has a third of the columns and trains in less than half the time; most of the dropped
+  n-grams were one example's own and cannot tell an unseen message apart anyway.
 
 This component trains the linear model on the same examples, then replaces
 ``intent`` / ``intent_ranking`` by ``diet_weight × DIET + (1 − diet_weight) × logistic regression``.
@@ -50,11 +53,11 @@ def fold(text: str) -> str:
     return unicodedata.normalize("NFKC", text).lower()
 
 
-def _vectorizer(vocabulary: Optional[Dict[str, int]] = None, kana_fold: bool = False) -> Any:
+def _vectorizer(vocabulary: Optional[Dict[str, int]] = None, kana_fold: bool = False, min_df: int = 1) -> Any:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     return TfidfVectorizer(analyzer="char", ngram_range=(1, 3), preprocessor=textnorm.fold if kana_fold else fold,
-                           sublinear_tf=True, vocabulary=vocabulary)
+                           sublinear_tf=True, vocabulary=vocabulary, min_df=min_df)
 
 
 def softmax(scores: np.ndarray) -> np.ndarray:
@@ -119,7 +122,7 @@ class CharNgramIntentVote(GraphComponent, IntentClassifier):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         return {"diet_weight": 0.5, "vector_weight": 0.0, "norm_ngrams": False, "hiragana_copies": False,
-                "kana_fold": False, "C": 10.0, "max_iter": 5000, "ranking_length": 10, "max_chars": 2000}
+                "kana_fold": False, "min_df": 1, "C": 10.0, "max_iter": 5000, "ranking_length": 10, "max_chars": 2000}
 
     def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
                  model: Optional[Dict[str, Any]] = None) -> None:
@@ -151,7 +154,9 @@ class CharNgramIntentVote(GraphComponent, IntentClassifier):
             rows += [i for i, _ in copies]  # ... and the same word vectors
         labels = [examples[i].get(INTENT) for i in rows]
         kana = bool(self.config["kana_fold"])
-        vectorizers = [_vectorizer(kana_fold=kana)] + ([_vectorizer(kana_fold=kana)] if self.config["norm_ngrams"] else [])
+        min_df = int(self.config["min_df"])
+        vectorizers = [_vectorizer(kana_fold=kana, min_df=min_df)
+                       for _ in range(2 if self.config["norm_ngrams"] else 1)]
         blocks = [v.fit_transform(t) for v, t in zip(vectorizers, (texts, norms))]
         if dense is not None:
             blocks.append(csr_matrix(dense[rows]))

@@ -607,6 +607,11 @@ _EXISTENCE = r"[0-9〇一二三四五六七八九十]+(?:人|名)|ふたり|ひ�
 _RESIDENTS_OWN = _EXISTENCE + "|" + _CARING
 
 
+#: 「娘がシングルマザーで…」: the relative is the single parent, so the consultation is about them
+#: (not 「母がシングルマザーで私を育ててくれた」, a past the writer tells about themselves).
+_RELATIVE_SINGLE_PARENT = (r"(?:が|は|も)(?:シングル(?:マザー|ファザー|ママ|パパ)|シンママ|シンパパ|[母父]子家庭|ひとり親|一人親)"
+                           rf"(?![^。]{{0,12}}(?:(?:{SELF_WORDS})を育て|育ててくれ|育てられ|だった|でした|やった))")
+
 #: A message that opens with who the writer is: 「シングルマザーで子ども2人…」 is about the writer.
 _SELF_INTRO = rf"^(?:{SELF_WORDS})?(?:は)?(?:シングル(?:マザー|ファザー|ママ|パパ)|シンママ|シンパパ|[母父]子家庭|ひとり親|一人親)"
 
@@ -621,6 +626,9 @@ def _subject(msg: _Message, known: Mapping[str, Any], asking: Optional[str] = No
             continue  # 子どもが3歳で、仕事が見つからない: a small child; the job is the resident's
         if _rx(rf"(?:{SELF_WORDS})も").search(msg.text, m.end()):
             return _Subject(None, stated=False)  # 子どもが不登校で、わたしも仕事を…: both; ask whose
+        return _Subject("family_member", _group_of().get(m.group("rel")))
+    m = _rx(rf"(?P<rel>{_people_alt()}){_RELATIVE_SINGLE_PARENT}").search(msg.text)
+    if m and _group_of().get(m.group("rel")) not in ("child", None):
         return _Subject("family_member", _group_of().get(m.group("rel")))
     if _rx(rf"(?:{SELF_WORDS})(?:自身)?(?:のこと|の事|の相談)|本人(?:です|が|から|で)|自分自身").search(msg.text):
         return _Subject("self")

@@ -171,6 +171,12 @@ FREE_TEXT = [
     # opening with who the writer is: their own consultation, no need to ask
     ("シングルマザーで子ども2人、パートの収入だけじゃ生活が苦しいです",
      {"consulting_for": "self", "children": 2, "employment_status": "employed_nonregular", "household": "single_parent"}),
+    # a relative who is the single parent: the consultation is about them, not a past told by the writer
+    ("娘がシングルマザーで生活が苦しいみたい", {"consulting_for": "family_member", "household": "single_parent"}),
+    ("娘がシングルマザーで、子ども2人を育てています", {"consulting_for": "family_member", "children": 2,
+                                                   "household": "single_parent"}),
+    ("母がシングルマザーで私を育ててくれました。今は私が無職です",
+     {"employment_status": "unemployed", "household": "single_parent"}),
     # the caller's own job, in a consultation about a relative: not the relative's
     ("息子が引きこもりで、私は正社員です", {"consulting_for": "family_member"}),
     ("息子は無職です。私は年金暮らしです", {"consulting_for": "family_member", "employment_status": "unemployed",

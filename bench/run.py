@@ -21,6 +21,7 @@ import importlib  # noqa: E402
 import json  # noqa: E402
 import logging  # noqa: E402
 import platform  # noqa: E402
+import shutil  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
@@ -319,12 +320,12 @@ def write(results: Dict[str, Any], out: Path) -> str:
     return md
 
 
-def keep(results: Dict[str, Any], directory: Path) -> Path:
-    """A complete run's JSON under bench/results/ (committed, unlike bench/out/), named by its date,
-    so the figures the README shows can be checked against the run that produced them."""
+def keep(out: Path, directory: Path) -> Path:
+    """A complete run's bench.json copied to bench/results/ (committed, unlike bench/out/), named by
+    its date, so the figures the README shows can be checked against the run that produced them."""
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"bench-{datetime.now(timezone.utc):%Y%m%d}.json"
-    path.write_text(json.dumps(results, ensure_ascii=False, indent=2, default=_plain), encoding="utf-8")
+    shutil.copyfile(out / "bench.json", path)
     return path
 
 
@@ -342,7 +343,7 @@ def main(argv: List[str] | None = None) -> int:
     md = write(results, args.out)
     if not args.quick and not results["errors"] and set(args.phases) == set(PHASES):  # complete runs only
         report.paste_into_readme(md, procs.ROOT / "README.md")
-        keep(results, procs.ROOT / "bench" / "results")
+        keep(args.out, procs.ROOT / "bench" / "results")
     print(md)
     log(f"wrote {args.out / 'bench.json'}" + (f"; phases with errors: {sorted(results['errors'])}" if results["errors"] else ""))
     return 1 if results["errors"] else 0

@@ -165,8 +165,10 @@ DEBTS: Dict[str, Tuple[str, ...]] = {
         r"滞納", r"たいのう", r"未払い?", r"未納", r"督促", r"催促", r"取り立て", r"差し押さえ", r"自己破産", r"債務", r"返済",
         r"(?:税金|ぜいきん)(?:が|を)?(?:払え|はらえ)(?:ない|ません|へん|ず|なく|てない|ていない)", r"(?:お)?金を借り(?!たい|られ|れ)", r"借りた(?:お)?金", r"さしおさえ",
         r"(?:家賃|やちん|税金|ぜいきん|保険料|携帯(?:代|料金)?|光熱費|電気代|ガス代|水道代|国保|支払い)(?:を|が|も|は)?"
-        r"(?:ずっと|まだ|もう)?(?:(?:払|はら)(?:って|ろて)(?:い|お)?(?:ない|ません|へん)|払えて(?:い)?(?:ない|ません|へん)"
-        r"|はらえて(?:い)?ない|ためて|溜めて|たまって|溜まって|遅れ|滞)",
+        r"(?:ずっと|まだ|もう)?(?:(?:払|はら)(?:って|ろて)(?:い|お)?(?:ない|ません|へん)|払えて(?:い)?(?:ない|ません|へん)|はらえて(?:い)?ない)",
+        # apart from the line above, which says "not" itself, so that 「家賃は滞納して**いません**」 is read as negated
+        r"(?:家賃|やちん|税金|ぜいきん|保険料|携帯(?:代|料金)?|光熱費|電気代|ガス代|水道代|国保|支払い)(?:を|が|も|は)?"
+        r"(?:ずっと|まだ|もう)?(?:ためて|溜めて|たまって|溜まって|遅れ|滞(?:納|っ|り)?)",
     ),
 }
 
@@ -850,6 +852,10 @@ _WORKING = r"(?:働|はたら)いて(?:い|お)?(?:ます|る|ま)|仕事(?:を|
 #: A sentence that is only 「もう十か月になります」 continues the previous one.
 _ONLY_FILLER = r"^(?:もう|それから|あれから|今で|いまで|既に|すでに|早|はや)?$"
 _DURATION_SLOTS = ("months_without_work", "rent_arrears_months")
+#: The rent is being paid (「家賃は払えてます」「家賃の滞納はないです」): no month in arrears. Only the
+#: present: 「先月までは払えてました」 says nothing about now.
+_RENT_PAID = (r"(?:家賃|やちん)(?:は|も|を)?[^。、]{0,8}?(?:払|はら)(?:えて|って)(?:い|お)?(?:る|ます)"
+              r"|(?:家賃|やちん)(?:の|は|を)?(?:滞納|たいのう)(?:は|も)?(?:して(?:い|お)?)?(?:%NEG%|ません)")
 
 
 def _durations(msg: _Message, asking: Optional[str]) -> Dict[str, int]:
@@ -1037,6 +1043,19 @@ def _boolean(msg: _Message, name: str) -> Optional[bool]:
     if msg.hits(name):
         return True
     return False if msg.hits(name, negated=True) else None
+
+
+_ONE_BILL = r"(?:家賃|やちん|税金|ぜいきん|保険料|携帯(?:代|料金)?|光熱費|電気代|ガス代|水道代|国保)(?:の|は|を|が|も)?"
+
+
+def _debts(msg: _Message) -> Optional[bool]:
+    """As :func:`_boolean`, but one bill paid (「家賃は滞納していません」) says nothing of loans
+    or other arrears: only a general "no" (借金はありません, 滞納はないです) is False."""
+    if msg.hits("debts"):
+        return True
+    general = [h for h in msg.hits("debts", negated=True)
+               if not _rx(rf"^{_ONE_BILL}").match(msg.text, h.start) and not _rx(rf"{_ONE_BILL}$").search(msg.head(h.start, 8))]
+    return False if general else None
 
 
 _LANGUAGE_PRIORITY = ("pt", "en", "zh", "vi", "other", "easy_ja")
@@ -1311,13 +1330,15 @@ def _read_fields(msg: _Message, subject: _Subject, asking: Optional[str]) -> Dic
         "work_readiness": _by_priority(msg, "work_readiness", _READINESS_PRIORITY),
         "public_assistance": _public_assistance(msg),
         "benefits": _benefits(msg),
-        "debts": _boolean(msg, "debts"),
+        "debts": _debts(msg),
         "eviction_risk": True if msg.hits("eviction_risk") else None,
         "language": _language(msg),
     }
     if subject.family and not subject.stated and found["household"] == "with_partner" and not _rx(_LIVING_WITH).search(msg.text):
         found["household"] = None  # 「夫の給料で…」 from a parent consulting about a child: the caller's spouse
     found.update(_durations(msg, asking))
+    if "rent_arrears_months" not in found and _rx(_RENT_PAID).search(msg.text):
+        found["rent_arrears_months"] = 0
     if found.get("rent_arrears_months") and asking != "rent_arrears_months":
         found["debts"] = True  # unpaid rent told unprompted is an arrear (protocol: debts covers rent)
     return {name: value for name, value in found.items() if value is not None}

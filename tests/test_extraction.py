@@ -171,6 +171,14 @@ FREE_TEXT = [
     # opening with who the writer is: their own consultation, no need to ask
     ("シングルマザーで子ども2人、パートの収入だけじゃ生活が苦しいです",
      {"consulting_for": "self", "children": 2, "employment_status": "employed_nonregular", "household": "single_parent"}),
+    # the rent is being paid: no month in arrears (not re-asked), which says nothing of other debts
+    ("アパートで家賃は払えてます", {"housing": "renting", "rent_arrears_months": 0}),
+    ("家賃は滞納していません", {"housing": "renting", "rent_arrears_months": 0}),
+    ("家賃は払っていますが、光熱費が払えていません", {"housing": "renting", "rent_arrears_months": 0, "debts": True}),
+    ("先月までは家賃を払えてました", {"housing": "renting"}),
+    ("家賃は払えてません", {"housing": "renting", "debts": True}),
+    ("税金は滞納してないです", {}),
+    ("滞納はないです", {"debts": False}),
     # a relative who is the single parent: the consultation is about them, not a past told by the writer
     ("娘がシングルマザーで生活が苦しいみたい", {"consulting_for": "family_member", "household": "single_parent"}),
     ("娘がシングルマザーで、子ども2人を育てています", {"consulting_for": "family_member", "children": 2,

@@ -614,8 +614,15 @@ _RESIDENTS_OWN = _EXISTENCE + "|" + _CARING
 _RELATIVE_SINGLE_PARENT = (r"(?:が|は|も)(?:シングル(?:マザー|ファザー|ママ|パパ)|シンママ|シンパパ|[母父]子家庭|ひとり親|一人親)"
                            rf"(?![^。]{{0,12}}(?:(?:{SELF_WORDS})を育て|育ててくれ|育てられ|だった|でした|やった))")
 
-#: A message that opens with who the writer is: 「シングルマザーで子ども2人…」 is about the writer.
-_SELF_INTRO = rf"^(?:{SELF_WORDS})?(?:は)?(?:シングル(?:マザー|ファザー|ママ|パパ)|シンママ|シンパパ|[母父]子家庭|ひとり親|一人親)"
+#: A clause that opens with who the writer is: 「シングルマザーで子ども2人…」「仕事をクビになって、
+#: シングルマザーで…」 is about the writer (unless a grown relative was the subject before it).
+_SELF_INTRO = rf"(?:^|[、。,])(?:{SELF_WORDS})?(?:は)?(?:シングル(?:マザー|ファザー|ママ|パパ)|シンママ|シンパパ|[母父]子家庭|ひとり親|一人親)"
+
+
+def _grown_relative_before(head: str) -> bool:
+    """「娘は離婚して、…」: a relative other than a child is the subject of ``head``."""
+    return any(_group_of().get(m.group("rel")) not in ("child", None)
+               for m in _rx(rf"(?P<rel>{_people_alt()})(?:が|は|も)").finditer(head))
 
 
 def _subject(msg: _Message, known: Mapping[str, Any], asking: Optional[str] = None) -> _Subject:
@@ -634,7 +641,8 @@ def _subject(msg: _Message, known: Mapping[str, Any], asking: Optional[str] = No
         return _Subject("family_member", _group_of().get(m.group("rel")))
     if _rx(rf"(?:{SELF_WORDS})(?:自身)?(?:のこと|の事|の相談)|本人(?:です|が|から|で)|自分自身").search(msg.text):
         return _Subject("self")
-    if asking in (None, "consulting_for") and not known.get("consulting_for") and _rx(_SELF_INTRO).search(msg.text):
+    intro = _rx(_SELF_INTRO).search(msg.text) if asking in (None, "consulting_for") and not known.get("consulting_for") else None
+    if intro and not _grown_relative_before(msg.text[:intro.start()]):
         return _Subject("self")  # (not as an answer: 「ひとり親です」 may describe the daughter consulted about)
     if known.get("consulting_for") == "family_member":
         return _Subject("family_member", stated=False)

@@ -272,7 +272,7 @@ def display(name: str, value: Any) -> str:
     if name == "monthly_income":
         return f"{value:,}円"
     if name in ("months_without_work", "rent_arrears_months"):
-        return f"{value}か月"
+        return f"{value}か月" if value else "なし"  # 家賃の滞納は「なし」, not 「0か月」
     if name == "children":
         return f"{value}人"
     if name == "benefits":

@@ -209,6 +209,17 @@ async def test_correction_is_confirmed(domain):
     assert any("45歳" in (m.get("text") or "") for m in d.messages)
 
 
+async def test_rent_paid_told_aside_is_confirmed_and_not_asked_again(domain):
+    """「アパートで家賃は払えてます」 to the income question: renting, no arrears (「なし」, not 「0か月」)."""
+    d = CollectingDispatcher()
+    slots = {"consulting_for": "self", "age": 34, "employment_status": "employed_nonregular", "requested_slot": "monthly_income"}
+    got = slot_sets(await ValidateIntakeForm().run(d, tracker("アパートで家賃は払えてます", "inform", slots), domain))
+    assert got["housing"] == "renting" and got["rent_arrears_months"] == 0
+    said = " ".join(m.get("text") or "" for m in d.messages)
+    assert "家賃の滞納は「なし」" in said and "0か月" not in said
+    assert "rent_arrears_months" not in [a["field"] for a in customs(d, "ask")]
+
+
 @pytest.mark.parametrize("intent", ["crisis_emergency", "urgent_need", "request_human", "stop", "start_over"])
 async def test_form_rejects_turns_that_rules_must_answer(domain, intent):
     assert await ValidateIntakeForm().run(CollectingDispatcher(), tracker("…", intent, {"requested_slot": "age"}), domain) == []

@@ -185,6 +185,9 @@ FREE_TEXT = [
                                                    "household": "single_parent"}),
     ("母がシングルマザーで私を育ててくれました。今は私が無職です",
      {"employment_status": "unemployed", "household": "single_parent"}),
+    ("仕事をクビになって、シングルマザーで子ども2人です",
+     {"consulting_for": "self", "children": 2, "employment_status": "unemployed", "household": "single_parent"}),
+    ("娘は離婚して、シングルマザーで子ども2人です", {"children": 2, "household": "single_parent"}),  # whose? asked
     # the caller's own job, in a consultation about a relative: not the relative's
     ("息子が引きこもりで、私は正社員です", {"consulting_for": "family_member"}),
     ("息子は無職です。私は年金暮らしです", {"consulting_for": "family_member", "employment_status": "unemployed",

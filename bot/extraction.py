@@ -743,8 +743,8 @@ def _sort_age(found: _Ages, value: int, owner: Tuple[str, str], subject: _Subjec
         found.own.append(value)  # 息子(28) when the consultation is about the son
     elif kind == "child" or (kind == "person" and group in CHILD_GROUPS):
         found.children.append((value, who))
-    elif kind == "none" and asking == "youngest_child_age":
-        found.children.append((value, _ASKED_AGE))
+    elif kind == "none" and (asking == "youngest_child_age" or (asking not in (None, "age") and value < _WORKING_AGE)):
+        found.children.append((value, _ASKED_AGE))  # also 「5歳」 while asked something else: a child, not the resident
     elif kind == "none" or (kind == "self" and not subject.family):
         found.own.append(value)
 

@@ -220,6 +220,15 @@ async def test_rent_paid_told_aside_is_confirmed_and_not_asked_again(domain):
     assert "rent_arrears_months" not in [a["field"] for a in customs(d, "ask")]
 
 
+async def test_a_small_age_out_of_turn_is_not_the_residents_age(domain):
+    """「5歳」 typed while the bot asks about the home: the youngest child's age, not 「年齢を「5歳」に直しました」."""
+    d = CollectingDispatcher()
+    slots = {"consulting_for": "self", "age": 34, "children": 2, "housing": "renting", "requested_slot": "eviction_risk"}
+    got = slot_sets(await ValidateIntakeForm().run(d, tracker("5歳", "inform", slots), domain))
+    assert "age" not in got and got["youngest_child_age"] == 5
+    assert not any("直しました" in (m.get("text") or "") for m in d.messages)
+
+
 @pytest.mark.parametrize("intent", ["crisis_emergency", "urgent_need", "request_human", "stop", "start_over"])
 async def test_form_rejects_turns_that_rules_must_answer(domain, intent):
     assert await ValidateIntakeForm().run(CollectingDispatcher(), tracker("…", intent, {"requested_slot": "age"}), domain) == []

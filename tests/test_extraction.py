@@ -214,6 +214,8 @@ ANSWERS = [
     ("46", "age", {"age": 46}),
     ("四十六です", "age", {"age": 46}),
     ("よんじゅうろく", "age", {"age": 46}),
+    ("5歳", "eviction_risk", {"youngest_child_age": 5}),  # asked something else: a child's age, not the resident's
+    ("やっぱり45歳です", "housing", {"age": 45}),
     ("４６さいです", "age", {"age": 46}),
     ("40代です", "age", {}),
     ("2", "children", {"children": 2}),

@@ -1056,11 +1056,19 @@ def _boolean(msg: _Message, name: str) -> Optional[bool]:
 _ONE_BILL = r"(?:家賃|やちん|税金|ぜいきん|保険料|携帯(?:代|料金)?|光熱費|電気代|ガス代|水道代|国保)(?:の|は|を|が|も)?"
 
 
+_DEBT_WORD = r"(?:借金|しゃっきん|ローン|借り入れ|借入|滞納|たいのう|未払い|未納)"
+#: 「借金も滞納もありません」: one negation for the whole list.
+_NO_DEBT_LIST = rf"{_DEBT_WORD}(?:も|や){_DEBT_WORD}(?:も|は)?(?:特に|とくに|全く|まったく|何も|なにも)?%NEG%"
+
+
 def _debts(msg: _Message) -> Optional[bool]:
     """As :func:`_boolean`, but one bill paid (「家賃は滞納していません」) says nothing of loans
     or other arrears: only a general "no" (借金はありません, 滞納はないです) is False."""
-    if msg.hits("debts"):
+    listed = [m.span() for m in _rx(_NO_DEBT_LIST).finditer(msg.text)]
+    if any(not any(a <= h.start < b for a, b in listed) for h in msg.hits("debts")):
         return True
+    if listed:
+        return False
     general = [h for h in msg.hits("debts", negated=True)
                if not _rx(rf"^{_ONE_BILL}").match(msg.text, h.start) and not _rx(rf"{_ONE_BILL}$").search(msg.head(h.start, 8))]
     return False if general else None

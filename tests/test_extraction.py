@@ -179,6 +179,9 @@ FREE_TEXT = [
     ("家賃は払えてません", {"housing": "renting", "debts": True}),
     ("税金は滞納してないです", {}),
     ("滞納はないです", {"debts": False}),
+    ("借金も滞納もありません", {"debts": False}),  # one negation for the list
+    ("借金もあって仕事もありません", {"employment_status": "unemployed", "debts": True}),
+    ("借金も滞納もありませんが、カードローンが少し", {"debts": True}),
     # a relative who is the single parent: the consultation is about them, not a past told by the writer
     ("娘がシングルマザーで生活が苦しいみたい", {"consulting_for": "family_member", "household": "single_parent"}),
     ("娘がシングルマザーで、子ども2人を育てています", {"consulting_for": "family_member", "children": 2,

@@ -159,15 +159,18 @@ LANGUAGE: Dict[str, Tuple[str, ...]] = {
     "other": (r"(?:スペイン|タガログ|ネパール|インドネシア|韓国|タイ|ミャンマー|ロシア|ウクライナ|フィリピン)語", r"ペルー人"),
 }
 
+#: Bills that fall into arrears (the debts cues, and 「家賃は滞納していません」 as one bill paid).
+_BILLS = r"家賃|やちん|税金|ぜいきん|保険料|携帯(?:代|料金)?|光熱費|電気代|ガス代|水道代|国保"
+
 DEBTS: Dict[str, Tuple[str, ...]] = {
     "true": (
         r"借金", r"しゃっきん", r"借入", r"借り入れ", r"ローン", r"キャッシング", r"リボ", r"消費者金融", r"サラ金", r"闇金", r"ヤミ金",
         r"滞納", r"たいのう", r"未払い?", r"未納", r"督促", r"催促", r"取り立て", r"差し押さえ", r"自己破産", r"債務", r"返済",
         r"(?:税金|ぜいきん)(?:が|を)?(?:払え|はらえ)(?:ない|ません|へん|ず|なく|てない|ていない)", r"(?:お)?金を借り(?!たい|られ|れ)", r"借りた(?:お)?金", r"さしおさえ",
-        r"(?:家賃|やちん|税金|ぜいきん|保険料|携帯(?:代|料金)?|光熱費|電気代|ガス代|水道代|国保|支払い)(?:を|が|も|は)?"
+        rf"(?:{_BILLS}|支払い)(?:を|が|も|は)?"
         r"(?:ずっと|まだ|もう)?(?:(?:払|はら)(?:って|ろて)(?:い|お)?(?:ない|ません|へん)|払えて(?:い)?(?:ない|ません|へん)|はらえて(?:い)?ない)",
         # apart from the line above, which says "not" itself, so that 「家賃は滞納して**いません**」 is read as negated
-        r"(?:家賃|やちん|税金|ぜいきん|保険料|携帯(?:代|料金)?|光熱費|電気代|ガス代|水道代|国保|支払い)(?:を|が|も|は)?"
+        rf"(?:{_BILLS}|支払い)(?:を|が|も|は)?"
         r"(?:ずっと|まだ|もう)?(?:ためて|溜めて|たまって|溜まって|遅れ|滞(?:納|っ|り)?)",
     ),
 }
@@ -609,20 +612,26 @@ _EXISTENCE = r"[0-9〇一二三四五六七八九十]+(?:人|名)|ふたり|ひ�
 _RESIDENTS_OWN = _EXISTENCE + "|" + _CARING
 
 
+_SINGLE_PARENT_WORD = r"シングル(?:マザー|ファザー|ママ|パパ)|シンママ|シンパパ|[母父]子家庭|ひとり親|一人親"
+
 #: 「娘がシングルマザーで…」: the relative is the single parent, so the consultation is about them
 #: (not 「母がシングルマザーで私を育ててくれた」, a past the writer tells about themselves).
-_RELATIVE_SINGLE_PARENT = (r"(?:が|は|も)(?:シングル(?:マザー|ファザー|ママ|パパ)|シンママ|シンパパ|[母父]子家庭|ひとり親|一人親)"
+_RELATIVE_SINGLE_PARENT = (rf"(?:が|は|も)(?:{_SINGLE_PARENT_WORD})"
                            rf"(?![^。]{{0,12}}(?:(?:{SELF_WORDS})を育て|育ててくれ|育てられ|だった|でした|やった))")
 
 #: A clause that opens with who the writer is: 「シングルマザーで子ども2人…」「仕事をクビになって、
 #: シングルマザーで…」 is about the writer (unless a grown relative was the subject before it).
-_SELF_INTRO = rf"(?:^|[、。,])(?:{SELF_WORDS})?(?:は)?(?:シングル(?:マザー|ファザー|ママ|パパ)|シンママ|シンパパ|[母父]子家庭|ひとり親|一人親)"
+_SELF_INTRO = rf"(?:^|[、。,])(?:{SELF_WORDS})?(?:は)?(?:{_SINGLE_PARENT_WORD})"
+
+
+def _grown(relative: str) -> bool:
+    """A known relative who is not a child (息子, 母; not 子ども, 赤ちゃん)."""
+    return _group_of().get(relative) not in ("child", None)
 
 
 def _grown_relative_before(head: str) -> bool:
     """「娘は離婚して、…」: a relative other than a child is the subject of ``head``."""
-    return any(_group_of().get(m.group("rel")) not in ("child", None)
-               for m in _rx(rf"(?P<rel>{_people_alt()})(?:が|は|も)").finditer(head))
+    return any(_grown(m.group("rel")) for m in _rx(rf"(?P<rel>{_people_alt()})(?:が|は|も)").finditer(head))
 
 
 def _subject(msg: _Message, known: Mapping[str, Any], asking: Optional[str] = None) -> _Subject:
@@ -637,7 +646,7 @@ def _subject(msg: _Message, known: Mapping[str, Any], asking: Optional[str] = No
             return _Subject(None, stated=False)  # 子どもが不登校で、わたしも仕事を…: both; ask whose
         return _Subject("family_member", _group_of().get(m.group("rel")))
     m = _rx(rf"(?P<rel>{_people_alt()}){_RELATIVE_SINGLE_PARENT}").search(msg.text)
-    if m and _group_of().get(m.group("rel")) not in ("child", None):
+    if m and _grown(m.group("rel")):
         return _Subject("family_member", _group_of().get(m.group("rel")))
     if _rx(rf"(?:{SELF_WORDS})(?:自身)?(?:のこと|の事|の相談)|本人(?:です|が|から|で)|自分自身").search(msg.text):
         return _Subject("self")
@@ -862,8 +871,8 @@ _ONLY_FILLER = r"^(?:もう|それから|あれから|今で|いまで|既に|�
 _DURATION_SLOTS = ("months_without_work", "rent_arrears_months")
 #: The rent is being paid (「家賃は払えてます」「家賃の滞納はないです」): no month in arrears. Only the
 #: present: 「先月までは払えてました」 says nothing about now.
-_RENT_PAID = (r"(?:家賃|やちん)(?:は|も|を)?[^。、]{0,8}?(?:払|はら)(?:えて|って)(?:い|お)?(?:る|ます)"
-              r"|(?:家賃|やちん)(?:の|は|を)?(?:滞納|たいのう)(?:は|も)?(?:して(?:い|お)?)?(?:%NEG%|ません)")
+_RENT_PAID = (rf"(?:{_RENT_WORD})(?:は|も|を)?[^。、]{{0,8}}?(?:払|はら)(?:えて|って)(?:い|お)?(?:る|ます)"
+              rf"|(?:{_RENT_WORD})(?:の|は|を)?(?:滞納|たいのう)(?:は|も)?(?:して(?:い|お)?)?(?:%NEG%|ません)")
 
 
 def _durations(msg: _Message, asking: Optional[str]) -> Dict[str, int]:
@@ -1053,7 +1062,7 @@ def _boolean(msg: _Message, name: str) -> Optional[bool]:
     return False if msg.hits(name, negated=True) else None
 
 
-_ONE_BILL = r"(?:家賃|やちん|税金|ぜいきん|保険料|携帯(?:代|料金)?|光熱費|電気代|ガス代|水道代|国保)(?:の|は|を|が|も)?"
+_ONE_BILL = rf"(?:{_BILLS})(?:の|は|を|が|も)?"
 
 
 _DEBT_WORD = r"(?:借金|しゃっきん|ローン|借り入れ|借入|滞納|たいのう|未払い|未納)"

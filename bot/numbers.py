@@ -150,7 +150,7 @@ _KRUN = f"(?:{_KANA_ALT})+"
 _MAX_RUN = 24
 #: A kana unit (さい, にん, ねん, まん, えん) ends a word only before these: keeps さいきん (最近),
 #: にんげん (人間), まんぞく (満足) and ございます from reading as numbers.
-_KANA_END = (r"(?=$|[^ぁ-ゖ]|です|でし|で|だ|に|の|と|や|か|よ|ね|な|は|が|も|じゃ|ぐらい|くらい"
+_KANA_END = (r"(?=$|[^ぁ-ゖ]|です|でし|で|だ|に|の|と|や|か|よ|ね|な|は|が|も|を|じゃ|ぐらい|くらい"
              r"|ほど|まで|から|って|ずつ|い|お|ちょ)")
 #: 年 followed by these is a calendar or school word (2年生, 年度, 年金, 年収), not a duration.
 _KANJI_YEAR = "年(?![生度金収齢代末始上下配寄号制頃賀俸長少輩越])"
@@ -218,6 +218,8 @@ _ONE_NOT = (r"親|おや|っ子|っこ|ぼっち|言|ごと|者|もの|身|旅|�
 #: 「主人と二人で」「娘と二人です」「子どもとふたりだけど」 is "the two of us", like 二人暮らし;
 #: 「子ども2人で」 and 「夫と2人の子ども」 still count.
 _TOGETHER = r"(?!の)"
+#: After a number of days: a rate per day (一日二食, 1日3時間) or 一日中, not a span of days.
+_PER_DAY = r"(?:中|じゅう|[0-9０-９〇一二三四五六七八九十何数]+(?:時間|じかん|食|しょく|回|かい|件|本|杯))"
 _YEAR_ERA = (r"(?:令和|平成|昭和|大正|西暦|高校|中学|小学|大学|[高中小第])$")
 
 
@@ -246,6 +248,8 @@ def _duration_value(m: "re.Match[str]", text: str, start: int) -> Optional[int]:
     numeral = g.get("w") or g.get("d")
     if numeral is None or (start and text[start - 1] in "月週"):  # 3月10日 is a date, 週3日 a rate
         return None
+    if g.get("d") and (_re(_PER_DAY).match(text, m.end()) or text[max(0, start - 2):start] in ("週に", "月に")):
+        return None  # 一日二食, 1日3時間, 一日中, 週に2日: how often, not how long
     return 0 if _numeral(numeral) is not None else None
 
 

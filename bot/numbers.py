@@ -172,7 +172,7 @@ def _plain_family() -> List[Tuple[str, str]]:
     return [
         (DURATION, _duration_pattern(_RUN, f"(?:{_KANJI_YEAR}|ねん{_KANA_END})",
                                      f"(?:{_KANJI_MONTHS}|かげつ)", "半|はん", "間|かん", " ?")
-         + rf"|(?P<w>{_RUN}) ?週間|(?P<d>{_RUN}) ?日(?![本曜目付替])(?:間)?"),
+         + rf"|(?P<w>{_RUN}) ?(?:週間|しゅうかん)|(?P<d>{_RUN}) ?日(?![本曜目付替])(?:間)?"),
         (AGE, rf"{n} ?(?:歳|才)"),
         (COUNT, rf"{n} ?(?:人|名)"),
         (AMOUNT, rf"{n}(?: ?(?P<yen>円)|(?![人名歳才年日週回件個枚本台時分秒点番度階号倍歩部冊匹頭%]))"),

@@ -35,6 +35,7 @@ class Example:
     intent: str
     entities: List[Dict[str, Any]]
     message: Any = field(repr=False, default=None)  # the Rasa Message, to write training files
+    author: str = "first"  # second/third/fourth for nlu/data/<n>_author_*.yml
 
 
 @dataclass
@@ -56,12 +57,21 @@ def load_corpus(path: Path) -> Corpus:
     from rasa.shared.nlu.training_data.training_data import TrainingData
 
     files = sorted(rasa_data.get_data_files([str(path)], rasa_data.is_nlu_file))
-    data = TrainingData().merge(*[load_data(f) for f in files])
-    examples = [Example(m.get("text"), m.get("intent"), [dict(e) for e in m.get("entities") or []], m)
+    parts = [load_data(f) for f in files]
+    data = TrainingData().merge(*parts)
+    authors = {m.get("text"): _author(f) for f, part in zip(files, parts) for m in part.intent_examples}
+    examples = [Example(m.get("text"), m.get("intent"), [dict(e) for e in m.get("entities") or []], m,
+                        authors.get(m.get("text"), "first"))
                 for m in data.intent_examples]
     extras = {"entity_synonyms": data.entity_synonyms, "regex_features": data.regex_features,
               "lookup_tables": data.lookup_tables}
     return Corpus(examples, extras)
+
+
+def _author(file: str) -> str:
+    """Which author's round a data file belongs to: `third_author_work.yml` -> "third"."""
+    stem = Path(file).stem
+    return stem.split("_author_")[0] if "_author_" in stem else "first"
 
 
 # --------------------------------------------------------------------------- configurations
@@ -258,10 +268,23 @@ def summarize_cv(system: Any, acc: Dict[str, Any], labels: List[str]) -> Dict[st
                                                     [p["intent"] for p in acc["preds"]], labels)
     intent["misclassified"] = [{"text": e.text, "gold": e.intent, "predicted": p["intent"]}
                                for e, p in zip(acc["test"], acc["preds"]) if p["intent"] != e.intent]
+    intent["by_author"] = by_author(acc["test"], acc["preds"])
     out: Dict[str, Any] = {"intent": intent, "train_seconds": [f["train_seconds"] for f in folds_]}
     if system.has_entities:
         out["entities"] = pooled["entities"]
         out["entities"]["f1_per_fold"] = [f["entities"]["strict"]["overall"]["f1"] for f in folds_]
+    return out
+
+
+def by_author(test: Sequence[Example], preds: List[Dict[str, Any]]) -> Dict[str, Any]:
+    """Out-of-fold scores of each author's examples (pooled over the folds): whether a later round
+    of data helped the earlier authors' examples, and how hard each round's examples are."""
+    out = {}
+    for author in sorted({e.author for e in test}):
+        pairs = [(e.intent, p["intent"]) for e, p in zip(test, preds) if e.author == author]
+        own = sorted({g for g, _ in pairs})  # macro over the intents this author wrote
+        scores = metrics.intent_scores([g for g, _ in pairs], [p for _, p in pairs], own)
+        out[author] = {"examples": len(pairs), "macro_f1": scores["macro_f1"], "accuracy": scores["accuracy"]}
     return out
 
 

@@ -113,7 +113,12 @@ def _weak_intents(results: Dict[str, Any], n: int = 8) -> List[str]:
     if not per_intent:
         return []
     weakest = ", ".join(f"{name} {f1:.2f}" for name, f1 in list(per_intent.items())[:n])
-    return ["", f"Weakest intents by CV F1 (ours): {weakest}."]
+    lines = ["", f"Weakest intents by CV F1 (ours): {weakest}."]
+    authors = _get(results, _cv(OURS, "intent.by_author")) or {}
+    if authors:
+        each = ", ".join(f"{name} {a['macro_f1']:.3f} ({a['examples']})" for name, a in authors.items())
+        lines.append(f"Out-of-fold macro-F1 by author of the examples (ours; examples): {each}.")
+    return lines
 
 
 def _latency_rows(results: Dict[str, Any]) -> List[str]:

@@ -35,7 +35,7 @@ class Example:
     intent: str
     entities: List[Dict[str, Any]]
     message: Any = field(repr=False, default=None)  # the Rasa Message, to write training files
-    author: str = "first"  # second/third/fourth for nlu/data/<n>_author_*.yml
+    author: str = "first"  # "second", "third"… for nlu/data/<n>_author_*.yml
 
 
 @dataclass

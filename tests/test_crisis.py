@@ -215,6 +215,8 @@ def test_recent_or_unresolved_suicidal_talk_stays_emergency(text):
         ("今も外で怒鳴ってる。ドアを叩いてる", "violence_now"),
         ("おとうさんがうごかない", "medical"),
         ("呼吸が変", "medical"),  # 変 reads へん but is no negator…
+        ("彼氏にどつかれて、顔腫れてるねん", "violence_now"),  # not rewritten to ど|疲れて
+        ("どつかれたとこが腫れてきた", "violence_now"),
     ],
 )
 def test_spelling_and_indirect_wording(text, signal):
@@ -234,6 +236,7 @@ def test_spelling_and_indirect_wording(text, signal):
         "借金生活を終わりにしたい",
         "蚊に刺された",
         "寮を追い出されるかもしれない",
+        "仕事でつかれて眠い",  # つかれて is still 疲れて
     ],
 )
 def test_guards_against_false_alarms(text):

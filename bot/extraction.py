@@ -1160,10 +1160,17 @@ def _choice_answer(msg: _Message, asking: str) -> Optional[str]:
     if natural:
         for code, src in natural:
             if _rx(src).search(msg.text):
-                if asking == "consulting_for" and code == "family_member" and _small_child(msg):
-                    return None  # 「下の子は小2です」: the resident's own child, not whom the consultation is about
+                if asking == "consulting_for" and code == "family_member" and (
+                        _small_child(msg) or _rx(_LIVES_WITH).search(msg.text)):
+                    # 「下の子は小2です」「夫と二人」: the resident's own child or household, not whom
+                    # the consultation is about
+                    return None
                 return code
     return None
+
+
+#: Who the resident lives with (夫と二人, 母と暮らしています, 両親と同居): a household, not a relative to consult for.
+_LIVES_WITH = r"と(?:二人|ふたり|2人|２人|三人|3人|３人|暮らし|くらし|住んで|すんで|住ん|同居|一緒に(?:住|暮))|同居"
 
 
 def _small_child(msg: _Message) -> bool:

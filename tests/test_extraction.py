@@ -302,6 +302,8 @@ ANSWERS = [
     ("息子です", "consulting_for", {"consulting_for": "family_member"}),
     ("下の子は小2です", "consulting_for", {"youngest_child_age": 7}),  # the resident's own young child, not whom
     ("子どもは3歳です", "consulting_for", {"children": 1, "youngest_child_age": 3}),
+    ("夫と二人", "consulting_for", {"household": "with_partner", "children": 0}),  # who they live with, not whom
+    ("母と暮らしています", "consulting_for", {"household": "with_parents"}),
     ("やさしい日本語", "language", {"language": "easy_ja"}),
     ("English", "language", {"language": "en"}),
     # わからない / 答えたくない

@@ -612,7 +612,7 @@ _EXISTENCE = r"[0-9〇一二三四五六七八九十]+(?:人|名)|ふたり|ひ�
 _RESIDENTS_OWN = _EXISTENCE + "|" + _CARING
 
 
-_SINGLE_PARENT_WORD = r"シングル(?:マザー|ファザー|ママ|パパ)|シンママ|シンパパ|[母父]子家庭|ひとり親|一人親"
+_SINGLE_PARENT_WORD = r"シングル(?:マザー|ファザー|ママ|パパ)|シンママ|シンパパ|[母父]子家庭|ひとり親|一人親|ひとりおや|しんぐるまざー|ぼしかてい"
 
 #: 「娘がシングルマザーで…」: the relative is the single parent, so the consultation is about them
 #: (not 「母がシングルマザーで私を育ててくれた」, a past the writer tells about themselves).

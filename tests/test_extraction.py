@@ -191,6 +191,8 @@ FREE_TEXT = [
     ("仕事をクビになって、シングルマザーで子ども2人です",
      {"consulting_for": "self", "children": 2, "employment_status": "unemployed", "household": "single_parent"}),
     ("娘は離婚して、シングルマザーで子ども2人です", {"children": 2, "household": "single_parent"}),  # whose? asked
+    ("ひとりおやで、こども２人いまs。しごとさがしてる", {"consulting_for": "self", "children": 2,
+                                                "household": "single_parent"}),  # in hiragana too
     # the caller's own job, in a consultation about a relative: not the relative's
     ("息子が引きこもりで、私は正社員です", {"consulting_for": "family_member"}),
     ("息子は無職です。私は年金暮らしです", {"consulting_for": "family_member", "employment_status": "unemployed",

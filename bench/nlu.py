@@ -61,7 +61,7 @@ def load_corpus(path: Path) -> Corpus:
     data = TrainingData().merge(*parts)
     authors = {m.get("text"): _author(f) for f, part in zip(files, parts) for m in part.intent_examples}
     examples = [Example(m.get("text"), m.get("intent"), [dict(e) for e in m.get("entities") or []], m,
-                        authors.get(m.get("text"), "first"))
+                        authors[m.get("text")])
                 for m in data.intent_examples]
     extras = {"entity_synonyms": data.entity_synonyms, "regex_features": data.regex_features,
               "lookup_tables": data.lookup_tables}

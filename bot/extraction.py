@@ -612,7 +612,7 @@ _EXISTENCE = r"[0-9〇一二三四五六七八九十]+(?:人|名)|ふたり|ひ�
 _RESIDENTS_OWN = _EXISTENCE + "|" + _CARING
 
 
-_SINGLE_PARENT_WORD = r"シングル(?:マザー|ファザー|ママ|パパ)|シンママ|シンパパ|[母父]子家庭|ひとり親|一人親|ひとりおや|しんぐるまざー|ぼしかてい"
+_SINGLE_PARENT_WORD = r"シングル(?:マザー|ファザー|ママ|パパ)|シンママ|シンパパ|[母父]子家庭|ひとり親|一人親|ひとりおや|ぼしかてい"
 
 #: 「娘がシングルマザーで…」: the relative is the single parent, so the consultation is about them
 #: (not 「母がシングルマザーで私を育ててくれた」, a past the writer tells about themselves).
@@ -1170,7 +1170,7 @@ def _choice_answer(msg: _Message, asking: str) -> Optional[str]:
 
 
 #: Who the resident lives with (夫と二人, 母と暮らしています, 両親と同居): a household, not a relative to consult for.
-_LIVES_WITH = r"と(?:二人|ふたり|2人|２人|三人|3人|３人|暮らし|くらし|住んで|すんで|住ん|同居|一緒に(?:住|暮))|同居"
+_LIVES_WITH = r"と(?:二人|ふたり|2人|三人|3人|暮らし|くらし|住ん|すんで|同居|一緒に(?:住|暮))|同居"  # text is width-folded
 
 
 def _small_child(msg: _Message) -> bool:

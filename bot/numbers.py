@@ -215,9 +215,6 @@ _COUNT_NOT = (r"暮らし|暮し|ぐらし|くらし|住まい|ずまい|目|め
 _NAME_NOT = (r"前|字|古屋|刺|簿|義|所|物|乗|詞|産|門|曲|作|案|誉|残|高")
 #: 一人/ひとり followed by these means "alone" or is a compound (ひとり親, 一人っ子, 一人で).
 _ONE_NOT = (r"親|おや|っ子|っこ|ぼっち|言|ごと|者|もの|身|旅|たび|立ち|だち|きり|占め|じめ|ひとり|一人|で(?!す|し)|にな|に(?:し|さ|す)")
-#: 「主人と二人で」「娘と二人です」「子どもとふたりだけど」 is "the two of us", like 二人暮らし;
-#: 「子ども2人で」 and 「夫と2人の子ども」 still count.
-_TOGETHER = r"(?!の)"
 #: After a number of days: a rate per day (一日二食, 1日3時間, 一日500円) or 一日中, not a span of days.
 _PER_DAY = r"(?:中|じゅう|[0-9０-９〇一二三四五六七八九十何数]+(?:時間|じかん|食|しょく|回|かい|件|本|杯|円|万))"
 _YEAR_ERA = (r"(?:令和|平成|昭和|大正|西暦|高校|中学|小学|大学|[高中小第])$")
@@ -227,8 +224,8 @@ def _count_ok(text: str, start: int, end: int, value: int, unit: str) -> bool:
     rest = text[end:end + 4]
     if _re(_NAME_NOT if unit == "名" else _COUNT_NOT).match(rest):
         return False
-    if start and text[start - 1] == "と" and _re(_TOGETHER).match(rest):
-        return False
+    if start and text[start - 1] == "と" and not rest.startswith("の"):
+        return False  # 「主人と二人で」「娘と二人です」: the two of us (like 二人暮らし); 「夫と2人の子ども」 counts
     return not (value == 1 and _re(_ONE_NOT).match(rest))
 
 

@@ -16,7 +16,7 @@ import itertools
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Dict, List, Mapping, Optional, Pattern, Sequence, Set, Tuple
+from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Pattern, Sequence, Set, Tuple
 
 try:  # Python 3.11+
     from re import _constants as _C, _parser as _sre_parse  # type: ignore[attr-defined]
@@ -87,6 +87,12 @@ HOUSING: Dict[str, Tuple[str, ...]] = {
     "street": (r"路上", r"野宿", r"のじゅく", r"公園で(?:寝|暮ら|生活)", r"ホームレス", r"(?:外|駅)で寝", r"橋の下"),
 }
 
+#: Words that name a single parent. The household reading and the check of whom a message is about
+#: (「シングルマザーで…」 introduces the writer, 「娘がシングルマザーで…」 a relative) share them, so
+#: the two cannot drift apart. Not 一人親方 (a self-employed builder).
+SINGLE_PARENT_WORDS = (r"シングル(?:マザー|ファザー|マザ|ママ|パパ)", r"シンママ", r"シンパパ", r"(?:ひとり|一人)(?:親|おや)(?!方|かた)",
+                       r"[母父]子(?:家|世帯)", r"(?:ぼし|ふし)かてい", r"未婚の母")
+
 HOUSEHOLD: Dict[str, Tuple[str, ...]] = {
     "alone": (r"(?:一人|ひとり|独り)(?:暮らし|暮し|ぐらし|くらし|住まい|ずまい)", r"単身(?!赴任)", r"独居",
               r"(?:一人|ひとり)で(?:住|暮ら)", r"(?:一人|ひとり)に(?:なっ|なり)"),
@@ -94,10 +100,9 @@ HOUSEHOLD: Dict[str, Tuple[str, ...]] = {
                      r"パートナー", r"配偶者"),
     "with_parents": (r"両親", r"(?:父親|母親|お母さん|お父さん|おかん|おとん|親|父|母)と(?!して)", r"実家(?:で|に)(?:暮ら|住|い)",
                      r"実家(?:暮らし|ぐらし|住まい)", r"親元", r"親の家"),
-    "single_parent": (r"シングル(?:マザー|ファザー|マザ|ママ|パパ)", r"シンママ", r"シンパパ", r"(?:ひとり|一人)(?:親|おや)",
-                      r"[母父]子(?:家|世帯)", r"(?:ぼし|ふし)かてい", r"未婚の母",
-                      r"(?:離婚|りこん|離昏)して(?:から)?[^。、]{0,6}(?:子|こども)", r"子(?:ども|供)?を(?:一人|ひとり)で(?:育て|見て)",
-                      r"(?:ひとり|一人)で子(?:ども|供)?を?育て", r"子(?:ども|供)?と(?:二人|ふたり|2人)(?:で|暮らし|ぐらし|です)"),
+    "single_parent": SINGLE_PARENT_WORDS + (
+        r"(?:離婚|りこん|離昏)して(?:から)?[^。、]{0,6}(?:子|こども)", r"子(?:ども|供)?を(?:一人|ひとり)で(?:育て|見て)",
+        r"(?:ひとり|一人)で子(?:ども|供)?を?育て", r"子(?:ども|供)?と(?:二人|ふたり|2人)(?:で|暮らし|ぐらし|です)"),
     "other": (r"(?:祖父母|祖母|祖父|兄弟|姉妹|兄|弟|姉|妹|親戚|孫|友達|友人)と(?:住|暮ら|同居|一緒)", r"ルームシェア",
               r"シェアハウス"),
 }
@@ -204,8 +209,7 @@ CONCERNS: Dict[str, Tuple[str, ...]] = {
               r"昼夜逆転", r"卒業してから"),
     "older": (r"高齢", r"年金(?:暮らし|生活|だけ)", r"ねんきんだけ", r"定年", r"シルバー", r"[6789六七八九]0?代", r"老後", r"年寄り",
               r"再雇用"),
-    "single_parent": (r"離婚して子", r"ひとり親", r"一人親", r"シングルマザー", r"シングルファザー", r"シンママ", r"[母父]子家",
-                      r"養育費", r"養育非"),
+    "single_parent": SINGLE_PARENT_WORDS + (r"離婚して子", r"養育費", r"養育非"),
     "language": (r"通訳", r"通約", r"つうやく", r"つやく", r"つーやく", r"翻訳"),
     "money": (r"生活費", r"生活ひ", r"(?:お)?(?:金|かね)(?:が|も)?(?:ない|なく|なさ|あらへん|足り|たり|尽き|残ら)", r"金欠",
               r"(?:給料|収入|年金|バイト代)(?:だけ)?(?:では|じゃ)", r"生活が(?:苦し|くるし|できな|回ら)", r"食べる(?:もの|物)", r"食べ物",
@@ -612,7 +616,7 @@ _EXISTENCE = r"[0-9〇一二三四五六七八九十]+(?:人|名)|ふたり|ひ�
 _RESIDENTS_OWN = _EXISTENCE + "|" + _CARING
 
 
-_SINGLE_PARENT_WORD = r"シングル(?:マザー|ファザー|ママ|パパ)|シンママ|シンパパ|[母父]子家庭|ひとり親|一人親|ひとりおや|ぼしかてい"
+_SINGLE_PARENT_WORD = "|".join(SINGLE_PARENT_WORDS)
 
 #: 「娘がシングルマザーで…」: the relative is the single parent, so the consultation is about them
 #: (not 「母がシングルマザーで私を育ててくれた」, a past the writer tells about themselves).
@@ -653,9 +657,24 @@ def _subject(msg: _Message, known: Mapping[str, Any], asking: Optional[str] = No
     intro = _rx(_SELF_INTRO).search(msg.text) if asking in (None, "consulting_for") and not known.get("consulting_for") else None
     if intro and not _grown_relative_before(msg.text[:intro.start()]):
         return _Subject("self")  # (not as an answer: 「ひとり親です」 may describe the daughter consulted about)
+    if asking is None and not known.get("consulting_for") and _opens_with_own_age(msg):
+        return _Subject("self")
     if known.get("consulting_for") == "family_member":
         return _Subject("family_member", stated=False)
     return _Subject(None, stated=False)
+
+
+#: 「23歳、高校中退して…」「私は52歳です。」: a message that opens with an age and no one else's
+#: name introduces the writer (a parent writes 「息子は23歳で…」, caught above).
+_OWN_AGE_BEFORE = rf"^(?:{SELF_WORDS})?(?:は|、)?$"
+_OWN_AGE_AFTER = r"(?:です|でs|で|だ|や|じゃ|、|,|。| |$)"
+
+
+def _opens_with_own_age(msg: _Message) -> bool:
+    first = msg.quantities[0] if msg.quantities else None
+    if not first or first[0] != AGE or first[1] < _WORKING_AGE:
+        return False
+    return bool(_rx(_OWN_AGE_BEFORE).search(msg.text[:first[2]]) and _rx(_OWN_AGE_AFTER).match(msg.text, first[3]))
 
 
 def _other_subject(msg: _Message, pos: int, subject: _Subject) -> bool:
@@ -1142,6 +1161,17 @@ def _yes_no(msg: _Message, asking: str) -> Optional[bool]:
 def _labels() -> Dict[Tuple[str, str], str]:
     """(field, folded Japanese label) -> code, for typed button titles."""
     return {(name, _label_key(label)): code for name, choices in CHOICES.items() for code, label in choices.items()}
+
+
+@lru_cache(maxsize=1)
+def _label_keys() -> FrozenSet[str]:
+    return frozenset(key for _, key in _labels()) | {_label_key(label) for label in BENEFIT_CODES.values()}
+
+
+def is_choice_label(text: str) -> bool:
+    """True when ``text`` is the title of an answer button typed out (「受けていない」「路上・野宿」):
+    an answer to a question, whatever else its words resemble."""
+    return isinstance(text, str) and _label_key(text) in _label_keys()
 
 
 def _label_key(text: str) -> str:

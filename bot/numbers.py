@@ -216,15 +216,19 @@ _NAME_NOT = (r"前|字|古屋|刺|簿|義|所|物|乗|詞|産|門|曲|作|案|�
 #: 一人/ひとり followed by these means "alone" or is a compound (ひとり親, 一人っ子, 一人で).
 _ONE_NOT = (r"親|おや|っ子|っこ|ぼっち|言|ごと|者|もの|身|旅|たび|立ち|だち|きり|占め|じめ|ひとり|一人|で(?!す|し)|にな|に(?:し|さ|す)")
 #: After a number of days: a rate per day (一日二食, 1日3時間, 一日500円) or 一日中, not a span of days.
-_PER_DAY = r"(?:中|じゅう|[0-9０-９〇一二三四五六七八九十何数]+(?:時間|じかん|食|しょく|回|かい|件|本|杯|円|万))"
+_PER_DAY = rf"(?:中|じゅう|(?:{_RUN}|[何数])(?:時間|じかん|食|しょく|回|かい|件|本|杯|円|万))"
+#: 「娘と」, and Tohoku 「娘ど」 after a kanji noun (not けど, など): "with her", before a count.
+_TOGETHER_BEFORE = r"(?:と|(?<=[一-龥])ど)$"
+#: Before a number of days or weeks: a date (3月) or a rate (週, 週に, 月に, 週休, 週に二、).
+_RATE_BEFORE = rf"[月週](?:に|休)? ?(?:{_RUN} ?[、・,〜~-])?$"
 _YEAR_ERA = (r"(?:令和|平成|昭和|大正|西暦|高校|中学|小学|大学|[高中小第])$")
 
 
 def _count_ok(text: str, start: int, end: int, value: int, unit: str) -> bool:
-    rest = text[end:end + 4]
+    rest = text[end:end + 5].lstrip(" ")  # 「ひとり で」 in spaced-out kana is still 一人で
     if _re(_NAME_NOT if unit == "名" else _COUNT_NOT).match(rest):
         return False
-    if start and text[start - 1] == "と" and not rest.startswith("の"):
+    if _re(_TOGETHER_BEFORE).search(text, max(0, start - 2), start) and not rest.startswith("の"):
         return False  # 「主人と二人で」「娘と二人です」: the two of us (like 二人暮らし); 「夫と2人の子ども」 counts
     return not (value == 1 and _re(_ONE_NOT).match(rest))
 
@@ -243,10 +247,10 @@ def _duration_value(m: "re.Match[str]", text: str, start: int) -> Optional[int]:
         months = _numeral(g["m"], sokuon_end=True)
         return None if months is None or months > 2400 else int(months)
     numeral = g.get("w") or g.get("d")
-    if numeral is None or (start and text[start - 1] in "月週"):  # 3月10日 is a date, 週3日 a rate
-        return None
-    if g.get("d") and (_re(_PER_DAY).match(text, m.end()) or text[max(0, start - 2):start] in ("週に", "月に")):
-        return None  # 一日二食, 1日3時間, 一日中, 週に2日: how often, not how long
+    if numeral is None or _re(_RATE_BEFORE).search(text, max(0, start - 12), start):
+        return None  # 3月10日 is a date; 週3日, 週に2日, 週休二日, 週に二、三日 a rate
+    if g.get("d") and _re(_PER_DAY).match(text, m.end()):
+        return None  # 一日二食, 1日3時間, 一日中: how often, not how long
     return 0 if _numeral(numeral) is not None else None
 
 
@@ -297,11 +301,11 @@ def _count_word(word: str, text: str, start: int) -> Optional[_Found]:
     return (COUNT, value, start, end) if ok else None
 
 
-def _half(word: str, text: str, start: int) -> _Found:
-    """半年 (6 months, 半年間 included) and 半月 (0 whole months)."""
+def _half(word: str, text: str, start: int) -> Optional[_Found]:
+    """半年 (6 months, 半年間 included) and 半月 (0 whole months; not 半月板, 半月型)."""
     end = start + len(word)
     if word == "半月":
-        return DURATION, 0, start, end
+        return None if text[end:end + 1] in ("板", "型", "形", "刊") and end < len(text) else (DURATION, 0, start, end)
     tail = _re("(?:間|かん)").match(text, end)
     return DURATION, 6, start, tail.end() if tail else end
 

@@ -23,6 +23,9 @@ def run(text: str, diet_intent: str) -> Message:
     ("ボクシングで殴られることがある", "inform", "inform"),
     ("死ぬほど忙しかったです", "crisis_emergency", "safety_check"),  # classifier alone: ask, no alarm
     ("殺虫剤の工場で働いていました", "crisis_emergency", "safety_check"),
+    ("受けていない", "crisis_emergency", "inform"),  # a button title typed out is an answer, not a signal
+    ("心の不調がある", "urgent_need", "inform"),
+    ("路上・野宿", "inform", "urgent_need"),  # ...but the lexicon still decides
     ("仕事を探しています", "want_job", "want_job"),            # nothing to do
 ])
 def test_lexicon_decides_and_the_classifier_alone_asks(text, diet, expected):

@@ -22,6 +22,7 @@ from rasa.shared.nlu.constants import INTENT
 from rasa.shared.nlu.training_data.message import Message
 
 from bot import crisis, language
+from bot.extraction import is_choice_label
 from bot.nlu.base import CappedTextComponent, replace_intent
 
 EMERGENCY_INTENT = "crisis_emergency"
@@ -29,6 +30,7 @@ URGENT_INTENT = "urgent_need"
 FOREIGN_INTENT = "non_japanese"
 UNCLEAR_INTENT = "nlu_fallback"
 CHECK_INTENT = "safety_check"
+ANSWER_INTENT = "inform"
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
@@ -56,7 +58,8 @@ class SafetyIntentOverride(CappedTextComponent, IntentClassifier):
             elif language.says_too_little(text) and current not in (EMERGENCY_INTENT, URGENT_INTENT):
                 replace_intent(message, UNCLEAR_INTENT)  # 「あ」: ask again rather than guess
             elif current in (EMERGENCY_INTENT, URGENT_INTENT) and found.level is None:
-                replace_intent(message, CHECK_INTENT)  # the classifier alone: ask, do not alarm
+                # The classifier alone: ask, do not alarm; a button title typed out is an answer.
+                replace_intent(message, ANSWER_INTENT if is_choice_label(text) else CHECK_INTENT)
             elif current == FOREIGN_INTENT:
                 # Latin letters the detector cannot place (markup, 「OK」, a code): not a language
                 # to switch to; the bot asks again instead of answering in English.

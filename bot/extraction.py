@@ -1313,7 +1313,9 @@ def _read_answer(raw: str, msg: _Message, asking: str) -> Any:
     return _choice_answer(msg, asking) if asking in CHOICES else None
 
 
-_NO_BENEFITS = r"^%AT_ALL%(?:%NEG%|もらって(?:い)?(?:ない|ません))"
+#: 「特にない」「受けていない」 (the public-assistance button's words, typed again here), 「手当はもらってない」.
+_NO_BENEFITS = (r"^(?:(?:手当|給付|支援)(?:は|も))?%AT_ALL%"
+                r"(?:%NEG%|(?:もらって|貰って|受けて|うけて)(?:い|お)?(?:ない|ません|へん|ねえ|ねぇ|ん))")
 
 
 # =========================================================================== concerns

@@ -82,6 +82,16 @@ _EMPATHY = {
 #: 「ある」「少しあります」 to a free-text question (配慮してほしいこと…): yes, without the content yet.
 _BARE_THERE_IS = re.compile(r"^(?:少し|すこし|ちょっと|一応|いちおう)?(?:ある|あり|あります|あるよ|あるかも|あるかもしれません|あるけど|ありますけど)(?:です|ね|よ)?$")
 
+#: Talking with people described as hard (shy, anxious): a situation, not a request for a person.
+_PEOPLE_HARD = re.compile(r"(?:人|ひと|他人|たにん)(?:と|に|の前で)(?:話|はな|しゃべ|喋|関わ|かかわ|会|あ)[^。！？!?]{0,8}?"
+                          r"(?:苦手|にがて|つら|辛|怖|こわ|しんど|無理|むり|できな|でけへん|不安|緊張|きんちょう|ダメ|だめ)"
+                          r"|人見知り|ひとみしり|対人恐怖|コミュ障")
+
+
+def finds_people_hard(text: str) -> bool:
+    """True for 「人と話すのがつらい」「人見知りで」; never for a typed quick reply (``/request_human``)."""
+    return not text.startswith("/") and bool(_PEOPLE_HARD.search(text))
+
 
 @dataclass
 class Turn:
@@ -99,6 +109,8 @@ def absorb(parse: Mapping[str, Any], slots: Mapping[str, Any], profile: Profile)
     asking = slots.get("requested_slot")
     if asking in TEXT_FIELDS and _BARE_THERE_IS.match(textnorm.fold(text).strip(" 。、.!！")):
         intent = "affirm"  # not 「場所は？」 (the classifier's guess for a lone 「ある」)
+    if asking and intent == "request_human" and finds_people_hard(text):
+        intent = "inform"  # 「人と話すのが怖いです」 answers the question; it asks for no one
     turn = Turn()
 
     fields, noticed = _fields_from_message(text, intent, parse.get("entities") or [], asking, slots)

@@ -374,6 +374,14 @@ async def test_finding_people_hard_is_asked_about_before_any_ticket(domain, text
     assert len(await tickets_for(db_engine.get_engine(), "resident-shy")) == 1  # the button: a person
 
 
+async def test_finding_people_hard_answers_the_question_asked(domain):
+    d = CollectingDispatcher()
+    t = tracker("人と話すのが怖いです", "request_human", {"consulting_for": "self", "requested_slot": "health_notes"})
+    events = await ValidateIntakeForm().run(d, t, domain)
+    assert slot_sets(events)["health_notes"] == "人と話すのが怖いです"  # the form goes on; no person called
+    assert await tickets_for(db_engine.get_engine(), "resident-1") == []
+
+
 @pytest.mark.parametrize("now, says", [
     ("2026-11-30T11:00:00+09:00", "相談窓口は今、受付時間内です"),  # a Monday: the city desk is open, サポステ is not
     ("2026-11-23T23:00:00+09:00", "次に開くのは 11月24日(火) 8:45"),  # 勤労感謝の日, 23:00

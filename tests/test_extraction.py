@@ -312,6 +312,8 @@ ANSWERS = [
     ("事務がいいです", "debts", {}),  # a wish, not a yes to 「借金はありますか」
     ("伝えてもいいです", "consent", {"consent": True}),
     ("何ももらっていない", "benefits", {"benefits": ["none"]}),
+    ("受けていない", "benefits", {"benefits": ["none"]}),  # as to the question before it
+    ("手当はもらってない", "benefits", {"benefits": ["none"]}),
     ("年金と児童扶養手当", "benefits", {"benefits": ["child_support_allowance", "pension"]}),
     ("すぐ働きたい", "work_readiness", {"work_readiness": "ready_now"}),
     ("準備してから働きたい", "work_readiness", {"work_readiness": "needs_preparation"}),

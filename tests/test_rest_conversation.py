@@ -202,6 +202,13 @@ def test_shy_is_not_a_request_for_a_person(chat):
     assert not payloads(turn, "handoff") and asked(turn)
 
 
+def test_no_to_the_person_question_goes_on_with_the_screening(chat):
+    turn = chat.say("人と話すのが怖いです")  # shares its words with 「人と話したい」: asked, not handed off
+    assert not payloads(turn, "handoff") and "職員と直接話したい" in text(turn)
+    turn = chat.say("いいえ")
+    assert not payloads(turn, "handoff") and asked(turn) == "consulting_for"
+
+
 def test_other_language_switches_to_easy_japanese_with_interpreter(chat):
     turn = chat.say("Preciso de ajuda, perdi meu emprego")
     slots = chat.slots()

@@ -9,7 +9,6 @@ with ``POST /conversations/{id}/execute?output_channel=latest``; :class:`ActionH
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any, Dict, List, Optional, Sequence, Text
 
 from rasa_sdk import Action, Tracker
@@ -21,7 +20,7 @@ from bot.actions.support import channel_of, profile, say, slot_events
 from bot.db.engine import get_engine
 from bot.db import stats as stats_db
 from bot.db.handoffs import new_code, open_ticket
-from bot.intake import absorb
+from bot.intake import absorb, finds_people_hard
 from bot.profile import Contact, Profile
 from bot.stats.events import handoff_event
 from bot.summary import intake_summary
@@ -135,17 +134,6 @@ class ActionSafetyResponse(Action):
                 "できれば、もうすこし おしえて ください。",
                 buttons=[{"title": "続けて相談する", "payload": "/resume"}, {"title": "今日はここまで", "payload": "/stop"}])
         return events
-
-
-#: Talking with people described as hard (shy, anxious): a situation, not a request for a person.
-_PEOPLE_HARD = re.compile(r"(?:人|ひと|他人|たにん)(?:と|に|の前で)(?:話|はな|しゃべ|喋|関わ|かかわ|会|あ)[^。！？!?]{0,8}?"
-                          r"(?:苦手|にがて|つら|辛|怖|こわ|しんど|無理|むり|できな|でけへん|不安|緊張|きんちょう|ダメ|だめ)"
-                          r"|人見知り|ひとみしり|対人恐怖|コミュ障")
-
-
-def finds_people_hard(text: str) -> bool:
-    """True for 「人と話すのがつらい」「人見知りで」; never for a typed quick reply (``/request_human``)."""
-    return not text.startswith("/") and bool(_PEOPLE_HARD.search(text))
 
 
 class ActionHandoff(Action):

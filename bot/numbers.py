@@ -305,7 +305,7 @@ def _half(word: str, text: str, start: int) -> Optional[_Found]:
     """半年 (6 months, 半年間 included) and 半月 (0 whole months; not 半月板, 半月型)."""
     end = start + len(word)
     if word == "半月":
-        return None if text[end:end + 1] in ("板", "型", "形", "刊") and end < len(text) else (DURATION, 0, start, end)
+        return None if text[end:end + 1] in ("板", "型", "形", "刊") else (DURATION, 0, start, end)
     tail = _re("(?:間|かん)").match(text, end)
     return DURATION, 6, start, tail.end() if tail else end
 

@@ -41,6 +41,12 @@ _AFFIRM = (
 )
 
 
+def pictographs_only(text: str) -> bool:
+    """True for a message of emoji alone (「😭😭😭」「😊」), whatever the classifier made of it."""
+    core = re.sub(r"[\s\u200d\ufe0f。、.!！?？]", "", text or "")
+    return bool(core) and re.fullmatch(f"{_EMOJI}+", core) is not None
+
+
 @lru_cache(maxsize=1)
 def _patterns() -> tuple:
     return re.compile("|".join(_DENY)), re.compile("|".join(_AFFIRM))

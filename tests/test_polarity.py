@@ -52,6 +52,11 @@ def _parsed(text: str, intent: str, ranking=None) -> Message:
     ("いいえ", "crisis_emergency", "crisis_emergency"),
     ("よろしくお願いします", "greet", "greet"),
     ("うーん、どうだろう", "nlu_fallback", "nlu_fallback"),  # no polarity: stays unsure
+    ("😭😭😭", "deny", "nlu_fallback"),  # emoji alone: no yes or no, so asked again
+    ("😊", "affirm", "nlu_fallback"),
+    ("👍", "affirm", "affirm"),  # a yes/no emoji is an answer
+    ("🙅", "affirm", "deny"),
+    ("🙏", "thank", "thank"),  # not a yes/no intent: never touched
 ])
 def test_guard_changes_only_yes_no_swaps_and_unsure_replies(text, classified, expected):
     guard = PolarityGuard({"max_chars": 2000})

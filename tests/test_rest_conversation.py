@@ -196,6 +196,12 @@ def test_bad_input_gets_a_polite_answer_and_keeps_answers(chat, bad):
     assert chat.say("わからない") is not None  # the conversation continues
 
 
+def test_emoji_alone_answers_no_question(chat):
+    field = asked(chat.say("41歳、賃貸に住んでいて、家賃が払えません"))
+    turn = chat.say("😭😭😭")  # read as 「いいえ」, it would have answered a yes/no question
+    assert chat.slots()[field] is None and asked(turn) == field
+
+
 def test_shy_is_not_a_request_for_a_person(chat):
     chat.say("22歳です。高校中退してからバイトも続かなくて、ずっと家にいます")
     turn = chat.say("人と話すのが苦手です")  # the opposite of 「人と話したい」: no handoff

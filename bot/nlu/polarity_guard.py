@@ -18,7 +18,7 @@ from rasa.shared.nlu.training_data.message import Message
 
 from bot.nlu.base import CappedTextComponent, replace_intent
 from bot.nlu.safety_override import UNCLEAR_INTENT
-from bot.polarity import polarity
+from bot.polarity import pictographs_only, polarity
 
 YES_NO = ("affirm", "deny")
 
@@ -32,7 +32,10 @@ class PolarityGuard(CappedTextComponent, IntentClassifier):
             current = (message.get(INTENT) or {}).get("name")
             if current not in (*YES_NO, UNCLEAR_INTENT):
                 continue
-            said = polarity(self.text_of(message))
+            text = self.text_of(message)
+            said = polarity(text)
             if said and said != current:
                 replace_intent(message, said)
+            elif not said and current in YES_NO and pictographs_only(text):
+                replace_intent(message, UNCLEAR_INTENT)  # 「😭😭😭」 is no answer to 「お仕事は？」: ask again
         return messages
